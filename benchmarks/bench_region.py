@@ -1,0 +1,133 @@
+"""Same region through SegmentRegion over gRPC vs. micro-sam's own tiled AIS, in one run.
+
+Each side runs in its own subprocess (so peak RSS is its own); both use the same weights, tile 384 and
+halo 64. The gRPC side includes the server (in process, on loopback), the client that reads and
+sends tiles, polygons and protobuf. Prints a JSON line per side and the ratio.
+
+    python benchmarks/bench_region.py [--size 1152 896] [--arch vit_t] [--checkpoint CKPT] [--repeat 1]
+
+Random weights are fine here: this measures time and memory, not quality.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python_server"))
+TILE, HALO = 384, 64
+
+
+def _image(height: int, width: int) -> np.ndarray:
+    """Noise is the worst case for the watershed (many small instances) and needs no data file."""
+    return (np.random.default_rng(0).random((height, width, 3)) * 255).astype(np.uint8)
+
+
+def run_micro_sam(checkpoint: str, arch: str, height: int, width: int) -> dict:
+    """micro-sam's automatic_instance_segmentation with tiling (embeddings + decoder per tile, one watershed)."""
+    from micro_sam.automatic_segmentation import automatic_instance_segmentation, get_predictor_and_segmenter
+
+    image = _image(height, width)
+    predictor, segmenter = get_predictor_and_segmenter(arch, checkpoint, "cpu", segmentation_mode="ais", is_tiled=True)
+    t0 = time.perf_counter()
+    labels = automatic_instance_segmentation(
+        predictor, segmenter, image, ndim=2, tile_shape=(TILE, TILE), halo=(HALO, HALO), verbose=False
+    )
+    seconds = time.perf_counter() - t0
+    return {"side": "micro-sam in process", "seconds": seconds, "instances": int(labels.max())}
+
+
+def run_grpc(checkpoint: str, arch: str, height: int, width: int) -> dict:
+    """The same region streamed through SegmentRegion to a real server on loopback."""
+    import grpc
+
+    from pathosam_server import wire
+    from pathosam_server.grpc_api import pathosam_pb2 as pb
+    from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
+    from pathosam_server.models import ModelManager, local_spec
+    from pathosam_server.server import create_server
+    from pathosam_server.tiling import Rect, plan_tiles
+
+    image = _image(height, width)
+    models = ModelManager([local_spec(checkpoint, name="bench")], "cpu")
+    models.get()
+    server, port, _ = create_server(models, "127.0.0.1", 0)
+    server.start()
+    region = Rect(0, 0, width, height)
+    plan = plan_tiles(region, 1.0, TILE, HALO, width, height)
+
+    def requests():
+        yield pb.SegmentRegionRequest(start=pb.RegionStart(
+            region=wire.rect_to_proto(region), downsample=1.0, image_width=width, image_height=height,
+            params=pb.SegmentParams(classify=False)))
+        for i, t in enumerate(plan):  # read lazily: one tile's pixels at a time
+            px = np.ascontiguousarray(image[t.rect.y:t.rect.y1, t.rect.x:t.rect.x1])
+            yield pb.SegmentRegionRequest(tile=pb.Tile(
+                region=wire.rect_to_proto(t.rect), core=wire.rect_to_proto(t.core), index=i,
+                image=pb.Image(width=px.shape[1], height=px.shape[0], encoding=pb.RAW_RGB8, data=px.tobytes())))
+        yield pb.SegmentRegionRequest(end=pb.RegionEnd())
+
+    t0 = time.perf_counter()
+    nuclei, summary = 0, None
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        for resp in pb_grpc.PathoSamStub(channel).SegmentRegion(requests()):
+            if resp.HasField("nuclei"):
+                nuclei += len(resp.nuclei.nuclei)
+            elif resp.HasField("summary"):
+                summary = resp.summary
+    seconds = time.perf_counter() - t0
+    server.stop(0)
+    return {
+        "side": "SegmentRegion over gRPC", "seconds": seconds, "instances": nuclei, "tiles": len(plan),
+        "tiles_per_s": len(plan) / seconds, "server_encoder_s": summary.timings.encoder_seconds,
+        "server_decoder_s": summary.timings.decoder_seconds,
+        "server_postprocess_s": summary.timings.postprocess_seconds,
+    }
+
+
+def _child(args: argparse.Namespace) -> None:
+    fn = run_grpc if args.child == "grpc" else run_micro_sam
+    out = fn(args.checkpoint, args.arch, args.size[1], args.size[0])
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, nargs=2, default=(1152, 896), metavar=("WIDTH", "HEIGHT"))
+    ap.add_argument("--arch", default="vit_t")
+    ap.add_argument("--checkpoint", default=None, help="weights (default: random weights of --arch)")
+    ap.add_argument("--repeat", type=int, default=1, help="alternate the two sides this many times")
+    ap.add_argument("--child", choices=("grpc", "micro-sam"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return _child(args)
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = args.checkpoint
+        if ckpt is None:
+            from pathosam_server.testing import make_random_checkpoint
+
+            ckpt = str(make_random_checkpoint(Path(tmp) / f"random_{args.arch}.pt", args.arch))
+        results: dict[str, list[dict]] = {"grpc": [], "micro-sam": []}
+        for _ in range(args.repeat):
+            for side in ("micro-sam", "grpc"):
+                cmd = [sys.executable, __file__, "--child", side, "--checkpoint", ckpt, "--arch", args.arch,
+                       "--size", str(args.size[0]), str(args.size[1])]
+                line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+                results[side].append(json.loads(line))
+                print(line, flush=True)
+    best = {k: min(r["seconds"] for r in v) for k, v in results.items()}
+    print(json.dumps({"ratio_grpc_over_micro_sam": best["grpc"] / best["micro-sam"],
+                      "size": args.size, "arch": args.arch, "tile": TILE, "halo": HALO}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""`pathosam serve | segment | models`: the command line. Errors end as one message, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from . import __version__
+
+log = logging.getLogger("pathosam")
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default=None, help="micro-sam registry name (default vit_b_histopathology)")
+    g.add_argument("--model-path", type=Path, help="local checkpoint (works offline)")
+    g.add_argument("--decoder-path", type=Path, help="local AIS decoder weights, if not inside the checkpoint")
+    g.add_argument("--semantic-decoder-path", type=Path, help="local semantic (class) decoder weights")
+    g.add_argument("--model-name", help="name to serve a local checkpoint under (default: file stem)")
+    g.add_argument("--tile-size", type=int, default=None, help="inner tile edge in working pixels (384)")
+    g.add_argument("--halo", type=int, default=None, help="tile halo in working pixels (64)")
+    g.add_argument("--allow-pickle", action="store_true", help="allow unpickling a trusted local checkpoint")
+    g.add_argument("--device", default=os.environ.get("PATHOSAM_DEVICE", "auto"), help="auto|cpu|cuda|cuda:N|mps")
+
+
+def _model_manager(args: argparse.Namespace):
+    from .models import DEFAULT_MODEL, ModelManager, local_spec, registry_spec, select_device
+
+    extra = {k: v for k, v in (("tile_size", args.tile_size), ("halo", args.halo)) if v is not None}
+    if args.model_path:
+        spec = local_spec(
+            args.model_path,
+            name=args.model_name or args.model,
+            decoder=args.decoder_path,
+            semantic_decoder=args.semantic_decoder_path,
+            allow_pickle=args.allow_pickle,
+            pixel_size_um=0.0,
+            **extra,
+        )
+    else:
+        spec = registry_spec(args.model or DEFAULT_MODEL)
+        spec.decoder, spec.semantic_decoder = args.decoder_path, args.semantic_decoder_path
+        for k, v in extra.items():
+            setattr(spec, k, v)
+    return ModelManager([spec], select_device(args.device))
+
+
+def _params(args: argparse.Namespace):
+    from .pipeline import Params
+
+    return Params().updated(
+        classify=not args.no_classify if hasattr(args, "no_classify") else None,
+        simplify_tolerance=args.simplify,
+        min_size=args.min_size,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the gRPC server until interrupted."""
+    from .server import create_server, serve_forever
+    from .service import Limits
+
+    models = _model_manager(args)
+    if not args.lazy:
+        models.get()  # fail now, with a clear message, rather than on the first request
+    limits = Limits(
+        max_tile_size=args.max_tile_size,
+        max_message_bytes=args.max_message_mb * 1024 * 1024,
+        max_concurrent_streams=args.max_concurrent,
+    )
+    token = args.token or os.environ.get("PATHOSAM_TOKEN") or None
+    server, port, health = create_server(
+        models, args.host, args.port, limits, _params(args), workers=args.workers, token=token
+    )
+    log.info("PathoSAM %s serving %s on %s:%d (%s)", __version__, models.default, args.host, port, models.device)
+    print(f"PathoSAM server listening on {args.host}:{port}", flush=True)
+    serve_forever(server, health)
+    return 0
+
+
+def _parse_region(values: Optional[Sequence[int]]):
+    from .tiling import Rect
+
+    if values is None:
+        return None
+    x, y, w, h = values
+    if w <= 0 or h <= 0 or x < 0 or y < 0:
+        raise CliError(f"--region needs X Y WIDTH HEIGHT with non-negative origin and positive size, got {values}")
+    return Rect(x, y, w, h)
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    """Segment an image (or a level-0 region of it) in process and write QuPath GeoJSON."""
+    from tqdm import tqdm
+
+    from .geojson import write_geojson
+    from .images import open_image
+    from .regions import segment_region
+    from .tiling import Rect
+
+    source = open_image(args.image)
+    region = _parse_region(args.region) or Rect(0, 0, source.width, source.height)
+    if region.x1 > source.width or region.y1 > source.height:
+        raise CliError(f"--region {region} extends beyond the {source.width} x {source.height} image")
+    if not args.output.parent.exists():
+        raise CliError(f"output folder '{args.output.parent}' does not exist")
+    if not (args.downsample > 0):
+        raise CliError(f"--downsample must be positive, got {args.downsample}")
+    model = _model_manager(args).get()
+    t0 = time.perf_counter()
+    bar = tqdm(total=None, unit="tile", disable=args.quiet, desc="segmenting")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    nuclei = list(segment_region(model, source, region, args.downsample, _params(args), on_tile=progress))
+    bar.close()
+    count = write_geojson(nuclei, args.output)
+    print(f"{count} nuclei -> {args.output} ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List registry models and whether their weights are cached."""
+    from micro_sam.util import microsam_cachedir
+
+    from .models import DEFAULT_MODEL, REGISTRY_MODELS, is_cached
+
+    print(f"micro-sam cache: {Path(microsam_cachedir()) / 'models'}")
+    for name in REGISTRY_MODELS:
+        flags = ["cached" if is_cached(name) else "not downloaded"]
+        if name == DEFAULT_MODEL:
+            flags.append("default")
+        print(f"  {name:24s} {', '.join(flags)}")
+    print("Local checkpoints: pass --model-path (and --decoder-path / --semantic-decoder-path) to any command.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all subcommands."""
+    p = argparse.ArgumentParser(prog="pathosam", description="PathoSAM nucleus segmentation for QuPath")
+    p.add_argument("--version", action="version", version=f"pathosam {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the gRPC server")
+    _add_model_args(s)
+    s.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 = all)")
+    s.add_argument("--port", type=int, default=50051, help="TCP port (0 = any free port)")
+    s.add_argument("--workers", type=int, default=16, help="gRPC worker threads")
+    s.add_argument("--max-message-mb", type=int, default=64, help="largest gRPC message in MiB")
+    s.add_argument("--max-tile-size", type=int, default=2048, help="largest tile edge in pixels")
+    s.add_argument("--max-concurrent", type=int, default=8, help="segmentation calls served at once")
+    s.add_argument("--token", help="require this bearer token (or set PATHOSAM_TOKEN)")
+    s.add_argument("--lazy", action="store_true", help="load the model on the first request, not at start")
+    s.add_argument("--simplify", type=float, default=None, help="default polygon simplification (tile px)")
+    s.add_argument("--min-size", type=int, default=None, help="default minimum nucleus size (tile px)")
+    s.set_defaults(func=cmd_serve)
+
+    g = sub.add_parser("segment", help="segment an image file and write QuPath GeoJSON")
+    g.add_argument("image", type=Path, help="PNG, JPEG, TIFF or (pyramidal) OME-TIFF")
+    g.add_argument("-o", "--output", type=Path, required=True, help="output .geojson")
+    g.add_argument("--region", type=int, nargs=4, metavar=("X", "Y", "W", "H"), help="level-0 region")
+    g.add_argument("--downsample", type=float, default=1.0, help="level-0 pixels per working pixel")
+    g.add_argument("--simplify", type=float, default=None, help="polygon simplification in tile pixels (0.5)")
+    g.add_argument("--min-size", type=int, default=None, help="minimum nucleus size in tile pixels")
+    g.add_argument("--no-classify", action="store_true", help="instances only (faster)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_model_args(g)
+    g.set_defaults(func=cmd_segment)
+
+    m = sub.add_parser("models", help="list models and what is cached")
+    m.set_defaults(func=cmd_models)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from .images import ImageReadError
+    from .models import ModelError
+
+    try:
+        return args.func(args)
+    except (CliError, ModelError, ImageReadError, OSError) as err:
+        print(f"pathosam: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pathosam: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

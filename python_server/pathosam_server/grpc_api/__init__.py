@@ -1,0 +1,1 @@
+"""Generated gRPC stubs (tools/generate_stubs.py); do not edit by hand."""

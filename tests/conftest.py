@@ -1,0 +1,66 @@
+"""Shared fixtures: a random-weights checkpoint and a real gRPC server on a free port."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python_server"))
+
+from pathosam_server.grpc_api import pathosam_pb2 as pb  # noqa: E402
+from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def random_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vit_t checkpoint with random weights and a random AIS decoder (plumbing only)."""
+    from pathosam_server.testing import make_random_checkpoint
+
+    folder = tmp_path_factory.mktemp("random_model")
+    return make_random_checkpoint(folder / "random_vit_t.pt", "vit_t", seed=0, semantic=folder / "random_sem.pt")
+
+
+@pytest.fixture(scope="session")
+def random_model(random_checkpoint: Path):
+    """The random model loaded once for in-process comparisons."""
+    from pathosam_server.models import ModelManager, local_spec
+
+    spec = local_spec(random_checkpoint, name="random", semantic_decoder=random_checkpoint.parent / "random_sem.pt")
+    manager = ModelManager([spec], "cpu")
+    manager.get()  # as `pathosam serve` does at start
+    return manager
+
+
+@pytest.fixture(scope="session")
+def server(random_model):
+    """A real gRPC server (port 0 = a free port) serving the random model; yields its address."""
+    from pathosam_server.server import create_server
+    from pathosam_server.service import Limits
+
+    limits = Limits(max_tile_size=1024, max_message_bytes=8 * 1024 * 1024, max_concurrent_streams=2,
+                    max_region_pixels=1024 * 1024)
+    srv, port, _ = create_server(random_model, "127.0.0.1", 0, limits)
+    srv.start()
+    yield f"127.0.0.1:{port}"
+    srv.stop(0)
+
+
+@pytest.fixture()
+def stub(server: str):
+    """A stub over a real channel to the session server."""
+    with grpc.insecure_channel(server, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
+        yield pb_grpc.PathoSamStub(channel)
+
+
+def noise_image(seed: int, height: int, width: int) -> np.ndarray:
+    """A deterministic random RGB image (plumbing tests on random weights need no structure)."""
+    return (np.random.default_rng(seed).random((height, width, 3)) * 255).astype(np.uint8)
+
+
+def raw_image(arr: np.ndarray) -> pb.Image:
+    """RAW_RGB8 message of an (H, W, 3) array."""
+    return pb.Image(width=arr.shape[1], height=arr.shape[0], encoding=pb.RAW_RGB8, data=arr.tobytes())

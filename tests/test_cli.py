@@ -1,0 +1,115 @@
+"""The `pathosam` command line for real: a served model over gRPC, GeoJSON output, clear errors."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from PIL import Image
+
+from conftest import ROOT, noise_image
+from pathosam_server.grpc_api import pathosam_pb2 as pb
+from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "python_server")}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pathosam_server", *args], env=ENV, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_serve_answers_health_and_info_then_stops_on_sigterm(random_checkpoint: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pathosam_server", "serve", "--port", str(port), "--device", "cpu",
+         "--model-path", str(random_checkpoint), "--model-name", "tiny"],
+        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            grpc.channel_ready_future(ch).result(timeout=120)
+            health = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(service=""))
+            assert health.status == health_pb2.HealthCheckResponse.SERVING
+            info = pb_grpc.PathoSamStub(ch).GetInfo(pb.GetInfoRequest())
+            assert info.models[0].name == "tiny" and info.models[0].loaded
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert f"listening on 127.0.0.1:{port}" in out
+    finally:
+        proc.kill()
+
+
+def test_segment_writes_qupath_geojson(tmp_path: Path, random_checkpoint: Path) -> None:
+    image = tmp_path / "tile.png"
+    Image.fromarray(noise_image(3, 150, 210)).save(image)
+    out = tmp_path / "nuclei.geojson"
+    sem = random_checkpoint.parent / "random_sem.pt"
+    res = _cli("segment", str(image), "-o", str(out), "--model-path", str(random_checkpoint),
+               "--semantic-decoder-path", str(sem), "--device", "cpu", "--region", "10", "20", "180", "120", "-q")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(out.read_text())
+    assert data["type"] == "FeatureCollection" and data["features"]
+    for f in data["features"]:
+        props = f["properties"]
+        assert props["objectType"] == "detection"
+        assert props["classification"]["name"] in ("Neoplastic", "Inflammatory", "Connective", "Dead", "Epithelial")
+        assert 0 <= props["measurements"]["PathoSAM: class probability"] <= 1
+        assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        xs = np.asarray([c for ring in _rings(f["geometry"]) for c in ring])
+        # nuclei are owned by the region: centroids inside, outlines may reach into the halo only
+        assert xs[:, 0].min() >= 0 and xs[:, 1].min() >= 0 and xs[:, 0].max() <= 210 and xs[:, 1].max() <= 150
+
+
+def _rings(geom: dict):
+    polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+    for poly in polys:
+        yield from poly
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["segment", "/nonexistent.png", "-o", "/tmp/x.geojson", "--model-path", "/nonexistent.pt"], "does not exist"),
+        (["serve", "--model", "vit_q_unknown"], "unknown model"),
+        (["serve", "--model-path", "/nonexistent.pt"], "does not exist"),
+        (["serve", "--device", "cuda", "--model-path", __file__], "CUDA is not available"),
+    ],
+)
+def test_cli_errors_are_one_clear_line(args, words) -> None:
+    res = _cli(*args, timeout=120)
+    assert res.returncode == 2
+    assert words in res.stderr and "Traceback" not in res.stderr
+
+
+def test_offline_registry_download_names_the_local_flags(tmp_path: Path) -> None:
+    """Point micro-sam's registry at a closed loopback port: the error must say how to run offline."""
+    code = (
+        "import micro_sam.util as u, pooch, sys\n"
+        "orig = u.models\n"
+        "def closed():\n"
+        "    r = orig(); r.urls = {k: 'http://127.0.0.1:9/' + k for k in r.registry}; return r\n"
+        "u.models = closed\n"
+        "from pathosam_server.cli import main\n"
+        "sys.exit(main(['serve', '--device', 'cpu']))\n"
+    )
+    env = {**ENV, "MICROSAM_CACHEDIR": str(tmp_path)}
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert "--model-path" in res.stderr and "vit_b_histopathology" in res.stderr and "Traceback" not in res.stderr
