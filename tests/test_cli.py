@@ -113,3 +113,38 @@ def test_offline_registry_download_names_the_local_flags(tmp_path: Path) -> None
     res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 2
     assert "--model-path" in res.stderr and "vit_b_histopathology" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_wrong_semantic_decoder_files_fail_clearly(tmp_path: Path, random_checkpoint: Path) -> None:
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a torch file at all" * 100)
+    sem = random_checkpoint.parent / "random_sem.pt"
+    cases = [
+        # PathoSAM's published decoder is hash-checked: any other file is refused before loading.
+        (["serve", "--model", "vit_b_histopathology", "--semantic-decoder-path", str(sem)], "PathoSAM publishes"),
+        (["serve", "--model-path", str(random_checkpoint), "--semantic-decoder-path", str(garbage)],
+         "cannot read semantic decoder"),
+        (["serve", "--model-path", str(random_checkpoint), "--semantic-decoder-path", str(random_checkpoint)],
+         "not a semantic decoder"),
+    ]
+    for args, words in cases:
+        res = _cli(*args, "--device", "cpu", timeout=120)
+        assert res.returncode == 2, res.stderr
+        assert words in res.stderr and "Traceback" not in res.stderr
+
+
+def test_prompt_command_writes_one_nucleus_per_object(tmp_path: Path, random_checkpoint: Path) -> None:
+    image = tmp_path / "tile.png"
+    Image.fromarray(noise_image(5, 300, 400)).save(image)
+    out = tmp_path / "clicked.geojson"
+    res = _cli("prompt", str(image), "-o", str(out), "--model-path", str(random_checkpoint), "--device", "cpu",
+               "--point", "200", "150", "--box", "20", "30", "40", "40", "--box", "300", "200", "30", "30",
+               "--no-classes")
+    # points with several boxes are ambiguous: refused with a clear message
+    assert res.returncode == 2 and "ambiguous" in res.stderr
+    res = _cli("prompt", str(image), "-o", str(out), "--model-path", str(random_checkpoint), "--device", "cpu",
+               "--point", "200", "150", "--negative", "210", "150", "--box", "300", "200", "30", "30", "--no-classes")
+    assert res.returncode == 0, res.stderr
+    assert 1 <= len(json.loads(out.read_text())["features"]) <= 2
+    res = _cli("prompt", str(image), "-o", str(out), "--model-path", str(random_checkpoint), "--point", "900", "5")
+    assert res.returncode == 2 and "inside the 400 x 300 image" in res.stderr

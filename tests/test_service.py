@@ -135,3 +135,25 @@ def test_token_required_when_configured(random_model) -> None:
             assert health.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         srv.stop(0)
+
+
+def test_model_without_semantic_decoder_returns_unclassified_nuclei(random_checkpoint) -> None:
+    from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
+    from pathosam_server.models import ModelManager, local_spec
+    from pathosam_server.server import create_server
+
+    plain = ModelManager([local_spec(random_checkpoint, name="plain")], "cpu")
+    srv, port, _ = create_server(plain, "127.0.0.1", 0)
+    srv.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            stub = pb_grpc.PathoSamStub(ch)
+            before = stub.GetInfo(pb.GetInfoRequest()).models[0]
+            assert not before.has_semantic_decoder and not before.classes
+            resp = stub.SegmentTile(pb.SegmentTileRequest(tile=_tile(), params=pb.SegmentParams(classify=True)))
+            assert resp.nuclei and all(n.class_id == 0 and n.class_name == "" for n in resp.nuclei)
+            assert dict(resp.summary.nuclei_per_class) == {"": len(resp.nuclei)}
+            after = stub.GetInfo(pb.GetInfoRequest()).models[0]
+            assert after.loaded and not after.has_semantic_decoder
+    finally:
+        srv.stop(0)

@@ -27,6 +27,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model-name", help="name to serve a local checkpoint under (default: file stem)")
     g.add_argument("--tile-size", type=int, default=None, help="inner tile edge in working pixels (384)")
     g.add_argument("--halo", type=int, default=None, help="tile halo in working pixels (64)")
+    g.add_argument("--no-classes", action="store_true", help="do not load a semantic (class) decoder")
     g.add_argument("--allow-pickle", action="store_true", help="allow unpickling a trusted local checkpoint")
     g.add_argument("--device", default=os.environ.get("PATHOSAM_DEVICE", "auto"), help="auto|cpu|cuda|cuda:N|mps")
 
@@ -40,14 +41,14 @@ def _model_manager(args: argparse.Namespace):
             args.model_path,
             name=args.model_name or args.model,
             decoder=args.decoder_path,
-            semantic_decoder=args.semantic_decoder_path,
+            semantic_decoder=None if args.no_classes else args.semantic_decoder_path,
             allow_pickle=args.allow_pickle,
             pixel_size_um=0.0,
             **extra,
         )
     else:
-        spec = registry_spec(args.model or DEFAULT_MODEL)
-        spec.decoder, spec.semantic_decoder = args.decoder_path, args.semantic_decoder_path
+        spec = registry_spec(args.model or DEFAULT_MODEL, args.semantic_decoder_path, classes=not args.no_classes)
+        spec.decoder = args.decoder_path
         for k, v in extra.items():
             setattr(spec, k, v)
     return ModelManager([spec], select_device(args.device))
@@ -75,6 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_tile_size=args.max_tile_size,
         max_message_bytes=args.max_message_mb * 1024 * 1024,
         max_concurrent_streams=args.max_concurrent,
+        cache_bytes=args.cache_mb * 1024 * 1024,
     )
     token = args.token or os.environ.get("PATHOSAM_TOKEN") or None
     server, port, health = create_server(
@@ -129,6 +131,66 @@ def cmd_segment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prompt(args: argparse.Namespace) -> int:
+    """Segment nuclei from points / boxes given on the command line; write QuPath GeoJSON."""
+    import numpy as np
+
+    from .embedding_cache import EmbeddingCache
+    from .geojson import write_geojson
+    from .geometry import TileFrame
+    from .images import open_image
+    from .prompts import segment_prompts, window_around, window_embedding
+
+    if not args.point and not args.negative and not args.box:
+        raise CliError("give at least one --point or --box")
+    if args.negative and not args.point and not args.box:
+        raise CliError("negative points need a --point or --box for the same object")
+    if any(w <= 0 or h <= 0 for _, _, w, h in args.box or []):
+        raise CliError("every --box needs a positive WIDTH and HEIGHT")
+    source = open_image(args.image)
+    corners = [(x, y) for x, y in (args.point or []) + (args.negative or [])]
+    corners += [c for x, y, w, h in (args.box or []) for c in ((x, y), (x + w, y + h))]
+    pts = np.asarray(corners, dtype=np.float64)
+    if (pts < 0).any() or (pts[:, 0] > source.width).any() or (pts[:, 1] > source.height).any():
+        raise CliError(f"prompts must lie inside the {source.width} x {source.height} image")
+    window = window_around(pts, (source.width, source.height), args.downsample, args.window)
+    if not all(window.contains_point(x, y) for x, y in pts if x < source.width and y < source.height):
+        raise CliError(f"prompts span more than one {args.window} px window; run them separately")
+    model = _model_manager(args).get()
+    pixels = source.read(window, args.downsample)
+    cache = EmbeddingCache(1 << 30)
+    entry, _, _ = window_embedding(model, cache, pixels, "")
+    frame = TileFrame(window.x, window.y, args.downsample)
+    objects = []
+    points = [(x, y, 1) for x, y in args.point or []] + [(x, y, 0) for x, y in args.negative or []]
+    boxes = args.box or []
+    if points and len(boxes) <= 1:  # points (and at most one box) describe one object
+        box = boxes.pop() if boxes else None
+        objects.append(_prompt_object(points, box, frame))
+    elif points:
+        raise CliError("with several boxes, points are ambiguous: give points with at most one --box")
+    objects += [_prompt_object([], b, frame) for b in boxes]
+    nuclei = segment_prompts(model, cache, entry, objects, frame, _params(args))
+    count = write_geojson([n for n in nuclei if n.area > 0], args.output)
+    print(f"{count} nuclei -> {args.output}")
+    return 0
+
+
+def _prompt_object(points, box, frame):
+    import numpy as np
+
+    from .geometry import level0_to_tile
+    from .prompts import PromptObject
+
+    xy = np.asarray([(x, y) for x, y, _ in points], dtype=np.float64).reshape(-1, 2)
+    labels = np.asarray([lab for _, _, lab in points], dtype=np.int32)
+    tile_box = None
+    if box is not None:
+        x, y, w, h = box
+        tile_box = tuple(level0_to_tile(np.array([[x, y], [x + w, y + h]]), frame).ravel().tolist())
+    return PromptObject(level0_to_tile(xy, frame), labels, tile_box)
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     """List registry models and whether their weights are cached."""
     from micro_sam.util import microsam_cachedir
@@ -160,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-message-mb", type=int, default=64, help="largest gRPC message in MiB")
     s.add_argument("--max-tile-size", type=int, default=2048, help="largest tile edge in pixels")
     s.add_argument("--max-concurrent", type=int, default=8, help="segmentation calls served at once")
+    s.add_argument("--cache-mb", type=int, default=1024, help="embedding cache budget in MiB (prompts)")
     s.add_argument("--token", help="require this bearer token (or set PATHOSAM_TOKEN)")
     s.add_argument("--lazy", action="store_true", help="load the model on the first request, not at start")
     s.add_argument("--simplify", type=float, default=None, help="default polygon simplification (tile px)")
@@ -178,8 +241,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(g)
     g.set_defaults(func=cmd_segment)
 
+    q = sub.add_parser("prompt", help="segment nuclei from points / boxes and write QuPath GeoJSON")
+    q.add_argument("image", type=Path, help="PNG, JPEG, TIFF or (pyramidal) OME-TIFF")
+    q.add_argument("-o", "--output", type=Path, required=True, help="output .geojson")
+    q.add_argument("--point", type=float, nargs=2, action="append", metavar=("X", "Y"), help="positive point")
+    q.add_argument("--negative", type=float, nargs=2, action="append", metavar=("X", "Y"), help="negative point")
+    q.add_argument("--box", type=float, nargs=4, action="append", metavar=("X", "Y", "W", "H"), help="box (one object each)")
+    q.add_argument("--downsample", type=float, default=1.0, help="level-0 pixels per working pixel")
+    q.add_argument("--window", type=int, default=512, help="context window edge in working pixels")
+    q.add_argument("--simplify", type=float, default=None, help="polygon simplification in tile pixels (0.5)")
+    q.add_argument("--min-size", type=int, default=None, help="drop mask parts smaller than this (tile px)")
+    q.add_argument("--no-classify", action="store_true", help="no classes (faster)")
+    _add_model_args(q)
+    q.set_defaults(func=cmd_prompt)
+
     m = sub.add_parser("models", help="list models and what is cached")
     m.set_defaults(func=cmd_models)
+
+    from . import batch_cli  # `pathosam batch` lives in its own module
+
+    batch_cli.add_parser(sub)
     return p
 
 

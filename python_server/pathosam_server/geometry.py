@@ -52,6 +52,20 @@ def tile_to_level0(xy: np.ndarray, frame: TileFrame) -> np.ndarray:
     return np.column_stack((frame.x + xy[:, 0] * frame.downsample, frame.y + xy[:, 1] * frame.downsample))
 
 
+def level0_to_tile(xy: np.ndarray, frame: TileFrame) -> np.ndarray:
+    """The inverse of `tile_to_level0` (prompt points arrive in level-0 coordinates).
+
+    Args:
+        xy: Array of shape (N, 2) with level-0 (x, y).
+        frame: The tile's placement.
+
+    Returns:
+        Array of shape (N, 2) with tile (x, y) = (column, row) coordinates.
+    """
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    return np.column_stack(((xy[:, 0] - frame.x) / frame.downsample, (xy[:, 1] - frame.y) / frame.downsample))
+
+
 def geometry_to_level0(geom: BaseGeometry, frame: TileFrame) -> BaseGeometry:
     """Apply `tile_to_level0` to every vertex of a shapely geometry."""
     return shapely.transform(geom, lambda coords: tile_to_level0(coords, frame))

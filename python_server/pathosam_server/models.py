@@ -53,6 +53,9 @@ class ModelSpec:
         halo: Default halo in working pixels.
         pixel_size_um: Working pixel size in micrometres (0 = unknown).
         allow_pickle: Allow unpickling a local checkpoint that is not a plain tensor file.
+        semantic_registry: Fetch PathoSAM's published semantic decoder for this model (hash-checked)
+            when no local ``semantic_decoder`` is given.
+        semantic_sha256: Expected sha256 of a local ``semantic_decoder`` file (PathoSAM's published one).
     """
 
     name: str
@@ -64,6 +67,8 @@ class ModelSpec:
     halo: int = PATHOSAM_HALO
     pixel_size_um: float = PATHOSAM_PIXEL_SIZE_UM
     allow_pickle: bool = False
+    semantic_registry: bool = False
+    semantic_sha256: Optional[str] = None
 
     @property
     def source(self) -> str:
@@ -71,11 +76,31 @@ class ModelSpec:
         return str(self.checkpoint) if self.checkpoint else f"micro-sam registry: {self.name}"
 
 
-def registry_spec(name: str) -> ModelSpec:
-    """Spec for a micro-sam registry model such as ``vit_b_histopathology``."""
+def registry_spec(name: str, semantic_decoder: Optional[Path] = None, classes: bool = True) -> ModelSpec:
+    """Spec for a micro-sam registry model such as ``vit_b_histopathology``.
+
+    Args:
+        name: Registry name.
+        semantic_decoder: A local copy of PathoSAM's semantic decoder (checked against its sha256).
+        classes: Whether to load the semantic decoder where PathoSAM publishes one.
+
+    Returns:
+        The spec.
+    """
+    from .semantic import PUBLISHED_SEMANTIC_DECODERS
+
     if name not in REGISTRY_MODELS:
         raise UnknownModelError(f"unknown model '{name}'; registry models are {', '.join(REGISTRY_MODELS)}")
-    return ModelSpec(name=name, architecture=name[:5])
+    published = PUBLISHED_SEMANTIC_DECODERS.get(name)
+    if semantic_decoder is not None and published is None:
+        raise ModelError(f"PathoSAM publishes no semantic decoder for '{name}' (only for vit_b_histopathology)")
+    return ModelSpec(
+        name=name,
+        architecture=name[:5],
+        semantic_decoder=semantic_decoder if classes else None,
+        semantic_registry=classes and published is not None and semantic_decoder is None,
+        semantic_sha256=published.sha256 if (published and semantic_decoder is not None) else None,
+    )
 
 
 def local_spec(path: str | os.PathLike, name: Optional[str] = None, **kwargs: Any) -> ModelSpec:
@@ -216,11 +241,22 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
     from micro_sam.instance_segmentation import DecoderAdapter, get_decoder, get_unetr
     from micro_sam.util import SamPredictor, sam_model_registry
 
+    from .semantic import fetch_published_semantic_decoder, load_semantic_decoder_state, verify_sha256
+
+    # A local semantic decoder is checked first: a wrong file fails in a second, before any large
+    # download or model construction.
+    sem_state = None
+    if spec.semantic_decoder is not None:
+        if spec.semantic_sha256:
+            verify_sha256(Path(spec.semantic_decoder), spec.semantic_sha256)
+        sem_state = load_semantic_decoder_state(Path(spec.semantic_decoder))
     trusted = spec.checkpoint is None  # registry downloads are hash-checked by pooch
     if spec.checkpoint is None:
         checkpoint, registry_decoder = _fetch_registry(spec.name)
     else:
         checkpoint, registry_decoder = spec.checkpoint, None
+    if sem_state is None and spec.semantic_registry:
+        sem_state = load_semantic_decoder_state(fetch_published_semantic_decoder(spec.name))
     sam_state, decoder_state = _split_state(_torch_load(checkpoint, spec.allow_pickle or trusted))
     decoder_path = spec.decoder or registry_decoder
     if decoder_path is not None:
@@ -244,10 +280,7 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
     if decoder_state is not None:
         decoder = get_decoder(sam.image_encoder, decoder_state, device)
     semantic = None
-    if spec.semantic_decoder is not None:
-        from .semantic import load_semantic_decoder_state
-
-        sem_state = load_semantic_decoder_state(spec.semantic_decoder)
+    if sem_state is not None:
         unetr = get_unetr(sam.image_encoder, sem_state, device, out_channels=6, final_activation=None)
         semantic = DecoderAdapter(unetr)
     log.info("loaded %s (%s) on %s from %s", spec.name, arch, device, spec.source)

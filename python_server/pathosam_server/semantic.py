@@ -1,6 +1,8 @@
 """Semantic (class) decoder weights and per-nucleus classes from per-pixel class probabilities."""
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,65 @@ from scipy import ndimage
 from .models import ModelError
 
 NUM_CLASSES = 6  # PanNuke: background + 5 nucleus classes
+
+
+@dataclass(frozen=True)
+class PublishedDecoder:
+    """A semantic decoder published by the patho-sam repository (URL and sha256 from its util.py)."""
+
+    url: str
+    sha256: str
+    filename: str
+
+
+PUBLISHED_SEMANTIC_DECODERS = {
+    "vit_b_histopathology": PublishedDecoder(
+        url="https://owncloud.gwdg.de/index.php/s/TFbI25UZoixd1hi/download",
+        sha256="bdd05a55c72c02abce72a7aa6885c6ec21df9c43fda9cf3c5d11ef5788de0ab0",
+        filename="vit_b_histopathology_semantic_segmentation_decoder",
+    )
+}
+
+
+def fetch_published_semantic_decoder(model: str) -> Path:
+    """Download (once) PathoSAM's semantic decoder into micro-sam's model cache, hash-checked.
+
+    Args:
+        model: Registry model name (only vit_b_histopathology has one).
+
+    Returns:
+        Path of the cached file.
+    """
+    import pooch
+    from micro_sam.util import microsam_cachedir
+
+    pub = PUBLISHED_SEMANTIC_DECODERS[model]
+    folder = Path(microsam_cachedir()) / "models"
+    try:
+        path = pooch.retrieve(pub.url, known_hash=f"sha256:{pub.sha256}", fname=pub.filename, path=folder)
+    except Exception as err:  # network errors, or a download whose hash does not match
+        raise ModelError(
+            f"could not get PathoSAM's semantic decoder for '{model}' ({type(err).__name__}: {err}). "
+            f"Offline, pass a local copy with --semantic-decoder-path FILE (sha256 {pub.sha256[:16]}...), "
+            "or serve instances only with --no-classes."
+        ) from err
+    return Path(path)
+
+
+def verify_sha256(path: Path, expected: str) -> None:
+    """Refuse a local decoder file whose sha256 differs from the published one."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as err:
+        raise ModelError(f"cannot read semantic decoder '{path}': {err}") from err
+    if digest.hexdigest() != expected:
+        raise ModelError(
+            f"semantic decoder '{path}' has sha256 {digest.hexdigest()[:16]}..., but PathoSAM publishes "
+            f"{expected[:16]}...: the file is corrupt or a different decoder"
+        )
 
 
 def load_semantic_decoder_state(path: Path) -> dict:

@@ -14,8 +14,11 @@ from . import __version__, wire
 from .grpc_api import pathosam_pb2 as pb
 from .grpc_api import pathosam_pb2_grpc as pb_grpc
 from .models import CLASS_COLOURS, CLASS_NAMES, ModelError, ModelManager, UnknownModelError, is_cached
+from .embedding_cache import EmbeddingCache
+from .geometry import TileFrame
 from .pipeline import Params, TileJob, TileResult, segment_tile
-from .tiling import CoreIndex, Rect
+from .prompts import segment_prompts, window_embedding
+from .tiling import CoreIndex, Rect, tile_pixel_size
 from .wire import RequestError, invalid
 
 log = logging.getLogger(__name__)
@@ -30,12 +33,18 @@ class Limits:
         max_message_bytes: Largest gRPC message in either direction.
         max_concurrent_streams: Segmentation calls served at once; more get RESOURCE_EXHAUSTED.
         max_region_pixels: Largest SegmentTile image (pixels).
+        max_prompts_per_object: Largest number of points in one prompt object.
+        max_objects_per_prompt: Largest number of objects in one Prompt call.
+        cache_bytes: Memory budget of the embedding cache.
     """
 
     max_tile_size: int = 2048
     max_message_bytes: int = 64 * 1024 * 1024
     max_concurrent_streams: int = 8
     max_region_pixels: int = 2048 * 2048
+    max_prompts_per_object: int = 64
+    max_objects_per_prompt: int = 64
+    cache_bytes: int = 1 << 30
 
 
 class _Busy:
@@ -71,6 +80,7 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
         self.limits = limits
         self.defaults = defaults
         self._busy = _Busy(limits.max_concurrent_streams)
+        self.cache = EmbeddingCache(limits.cache_bytes)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -121,13 +131,18 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
                 max_message_bytes=self.limits.max_message_bytes,
                 max_concurrent_streams=self.limits.max_concurrent_streams,
                 max_region_pixels=self.limits.max_region_pixels,
+                max_prompts_per_object=self.limits.max_prompts_per_object,
+                max_objects_per_prompt=self.limits.max_objects_per_prompt,
             ),
             default_params=wire.params_to_proto(self.defaults),
+            embedding_cache=pb.CacheStats(**self.cache.stats()),
         )
         for name, spec in self.models.specs.items():
             loaded = self.models.is_loaded(name)
             model = self.models.get(name) if loaded else None
-            classifies = model.semantic_decoder is not None if model else spec.semantic_decoder is not None
+            classifies = (
+                model.semantic_decoder is not None if model else (spec.semantic_decoder is not None or spec.semantic_registry)
+            )
             m = info.models.add(
                 name=name,
                 architecture=spec.architecture,
@@ -172,6 +187,44 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
         )
         resp.summary.CopyFrom(summary.to_proto(t0, coverage=1.0))
         return resp
+
+    def Prompt(self, request: pb.PromptRequest, context: grpc.ServicerContext) -> pb.PromptResponse:
+        """Segment one object per prompt set inside a (cached) window."""
+        try:
+            model = self._model(request.model)
+            params = wire.params_from_proto(request.params, self.defaults)
+            downsample = wire.downsample_from_proto(request.downsample)
+            window = wire.rect_from_proto(request.window, "window")
+            image = None
+            if request.HasField("image"):
+                image = wire.decode_image(request.image, self.limits.max_tile_size)
+                wire.check_tile_size(window, image.shape[1], image.shape[0], downsample)
+            elif not request.digest:
+                raise invalid("send the window's pixels (image) or the digest of pixels sent before")
+            # Validate the prompts before any encoder work, so bad requests cost nothing.
+            size = (image.shape[1], image.shape[0]) if image is not None else tile_pixel_size(window, downsample)
+            objects = wire.prompt_objects(
+                request.objects, window, (size[1], size[0]), downsample,
+                self.limits.max_objects_per_prompt, self.limits.max_prompts_per_object,
+            )
+            try:
+                entry, digest, cached = window_embedding(model, self.cache, image, request.digest)
+            except ValueError as err:
+                raise invalid(str(err)) from err
+            if entry is None:
+                raise RequestError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"embedding {digest[:12]}... is not cached (evicted or never sent): send the window's pixels",
+                )
+            frame = TileFrame(window.x, window.y, downsample)
+            records = segment_prompts(model, self.cache, entry, objects, frame, params)
+        except RequestError as err:
+            self._abort(context, err)
+        return pb.PromptResponse(
+            nuclei=[wire.nucleus_to_proto(n, i + 1) for i, n in enumerate(records)],
+            digest=digest,
+            embedding_cached=cached,
+        )
 
     def SegmentRegion(
         self, request_iterator: Iterator[pb.SegmentRegionRequest], context: grpc.ServicerContext

@@ -10,6 +10,7 @@ from typing import Optional
 
 import grpc
 import numpy as np
+import shapely
 from PIL import Image as PILImage
 
 from . import geometry
@@ -182,3 +183,69 @@ def image_size(width: int, height: int) -> Optional[tuple[int, int]]:
     if width < 0 or height < 0:
         raise invalid(f"image size must not be negative ({width} x {height})")
     return (int(width), int(height)) if width > 0 and height > 0 else None
+
+
+def prompt_objects(
+    msg_objects, window: Rect, shape: tuple[int, int], downsample: float, max_objects: int, max_points: int
+) -> list:
+    """Validate prompt objects and convert them to window tile pixels.
+
+    Args:
+        msg_objects: The request's PromptObject messages.
+        window: The level-0 window.
+        shape: (H, W) of the window's pixels.
+        downsample: Level-0 pixels per window pixel.
+        max_objects: Largest number of objects accepted.
+        max_points: Largest number of points per object.
+
+    Returns:
+        prompts.PromptObject list.
+    """
+    from .prompts import PromptObject
+
+    if not msg_objects:
+        raise invalid("no prompt objects: send at least one object with points or a box")
+    if len(msg_objects) > max_objects:
+        raise invalid(f"{len(msg_objects)} objects in one request; the limit is {max_objects}")
+    frame = geometry.TileFrame(window.x, window.y, downsample)
+    out = []
+    for k, obj in enumerate(msg_objects):
+        if not obj.points and not obj.HasField("box"):
+            raise invalid(f"object {k} has neither points nor a box")
+        if len(obj.points) > max_points:
+            raise invalid(f"object {k} has {len(obj.points)} points; the limit is {max_points}")
+        pts = np.array([[p.x, p.y] for p in obj.points], dtype=np.float64).reshape(-1, 2)
+        if not np.isfinite(pts).all():
+            raise invalid(f"object {k} has a point with a non-finite coordinate")
+        for px, py in pts:
+            if not window.contains_point(px, py):
+                raise invalid(f"object {k}: point ({px:g}, {py:g}) lies outside the window {window}")
+        labels = np.array([1 if p.positive else 0 for p in obj.points], dtype=np.int32)
+        box = None
+        if obj.HasField("box"):
+            b = obj.box
+            if b.width <= 0 or b.height <= 0:
+                raise invalid(f"object {k}: box has zero area ({b.width} x {b.height})")
+            if not window.contains_rect(Rect(int(b.x), int(b.y), int(b.width), int(b.height))):
+                raise invalid(f"object {k}: box {b.x},{b.y} {b.width}x{b.height} is not inside the window {window}")
+            corners = geometry.level0_to_tile(np.array([[b.x, b.y], [b.x + b.width, b.y + b.height]]), frame)
+            box = tuple(float(v) for v in corners.ravel())
+        previous = None
+        if obj.HasField("previous") and obj.previous.polygons:
+            shp = _proto_to_shapely(obj.previous)
+            local = shapely.transform(shp, lambda c: geometry.level0_to_tile(c, frame))
+            previous = geometry.rasterize([(1, local)], shape) > 0
+        out.append(PromptObject(geometry.level0_to_tile(pts, frame), labels, box, previous))
+    return out
+
+
+def _proto_to_shapely(g: pb.Geometry):
+    from shapely.geometry import MultiPolygon, Polygon
+
+    polys = []
+    for p in g.polygons:
+        ext = np.asarray(p.exterior.xy, dtype=np.float64).reshape(-1, 2)
+        if len(ext) < 3 or not np.isfinite(ext).all():
+            raise invalid("previous mask polygon needs at least 3 finite vertices")
+        polys.append(Polygon(ext, [np.asarray(h.xy, dtype=np.float64).reshape(-1, 2) for h in p.holes]))
+    return polys[0] if len(polys) == 1 else MultiPolygon(polys)
