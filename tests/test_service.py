@@ -157,3 +157,26 @@ def test_model_without_semantic_decoder_returns_unclassified_nuclei(random_check
             assert after.loaded and not after.has_semantic_decoder
     finally:
         srv.stop(0)
+
+
+def test_tls_server_with_self_signed_certificate(random_model, tmp_path) -> None:
+    import subprocess
+
+    from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
+    from pathosam_server.server import create_server
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    srv, port, _ = create_server(random_model, "127.0.0.1", 0, tls=(key.read_bytes(), cert.read_bytes()))
+    srv.start()
+    try:
+        creds = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+        with grpc.secure_channel(f"localhost:{port}", creds) as ch:
+            assert pb_grpc.PathoSamStub(ch).GetInfo(pb.GetInfoRequest(), timeout=30).models[0].name == "random"
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:  # plaintext is refused
+            with pytest.raises(grpc.RpcError):
+                pb_grpc.PathoSamStub(ch).GetInfo(pb.GetInfoRequest(), timeout=10)
+    finally:
+        srv.stop(0)

@@ -79,8 +79,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cache_bytes=args.cache_mb * 1024 * 1024,
     )
     token = args.token or os.environ.get("PATHOSAM_TOKEN") or None
+    tls = None
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise CliError("TLS needs both --tls-cert and --tls-key")
+    if args.tls_cert:
+        tls = (args.tls_key.read_bytes(), args.tls_cert.read_bytes())
     server, port, health = create_server(
-        models, args.host, args.port, limits, _params(args), workers=args.workers, token=token
+        models, args.host, args.port, limits, _params(args), workers=args.workers, token=token, tls=tls
     )
     log.info("PathoSAM %s serving %s on %s:%d (%s)", __version__, models.default, args.host, port, models.device)
     print(f"PathoSAM server listening on {args.host}:{port}", flush=True)
@@ -224,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-concurrent", type=int, default=8, help="segmentation calls served at once")
     s.add_argument("--cache-mb", type=int, default=1024, help="embedding cache budget in MiB (prompts)")
     s.add_argument("--token", help="require this bearer token (or set PATHOSAM_TOKEN)")
+    s.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve TLS (with --tls-key)")
+    s.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
     s.add_argument("--lazy", action="store_true", help="load the model on the first request, not at start")
     s.add_argument("--simplify", type=float, default=None, help="default polygon simplification (tile px)")
     s.add_argument("--min-size", type=int, default=None, help="default minimum nucleus size (tile px)")

@@ -60,6 +60,7 @@ def create_server(
     defaults: Params = Params(),
     workers: int = 16,
     token: Optional[str] = None,
+    tls: Optional[tuple[bytes, bytes]] = None,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """Build a server with the PathoSam service, standard health checking and reflection.
 
@@ -71,6 +72,7 @@ def create_server(
         defaults: Default segmentation parameters.
         workers: gRPC worker threads (must exceed limits.max_concurrent_streams so health answers).
         token: Optional bearer token clients must send.
+        tls: Optional (private key PEM, certificate chain PEM) to serve TLS instead of plaintext.
 
     Returns:
         (server, bound port, health servicer). The server is not started.
@@ -92,7 +94,11 @@ def create_server(
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    if tls is not None:
+        bound = server.add_secure_port(address, grpc.ssl_server_credentials([tls]))
+    else:
+        bound = server.add_insecure_port(address)
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port} (port in use or no permission)")
     return server, bound, health_servicer
