@@ -1,4 +1,4 @@
-"""`pathosam serve | segment | models`: the command line. Errors end as one message, never a traceback."""
+"""`pathosam serve | segment | prompt | models | batch`: the command line. Errors end as one message, never a traceback."""
 from __future__ import annotations
 
 import argparse
