@@ -1,0 +1,330 @@
+package io.github.pathosam.client;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Immutable settings of a {@link PathoSamClient}: where the server is, how to talk to it, and the
+ * segmentation parameters sent with each region. Build one with {@link #builder()}; every value is
+ * checked when {@link Builder#build()} runs, so an instance is always valid.
+ */
+public final class ClientOptions {
+
+    /** Port {@code pathosam serve} listens on unless told otherwise. */
+    public static final int DEFAULT_PORT = 50051;
+
+    private final String host;
+    private final int port;
+    private final boolean tls;
+    private final Path trustCertificates;
+    private final String token;
+    private final Duration deadline;
+    private final Duration streamIdleTimeout;
+    private final String model;
+    private final int tileSize;
+    private final int halo;
+    private final double downsample;
+    private final TileEncoding encoding;
+    private final Boolean classify;
+    private final Double simplifyTolerance;
+
+    private ClientOptions(Builder b) {
+        host = b.host;
+        port = b.port;
+        tls = b.tls || b.trustCertificates != null;
+        trustCertificates = b.trustCertificates;
+        token = b.token;
+        deadline = b.deadline;
+        streamIdleTimeout = b.streamIdleTimeout;
+        model = b.model;
+        tileSize = b.tileSize;
+        halo = b.halo;
+        downsample = b.downsample;
+        encoding = b.encoding;
+        classify = b.classify;
+        simplifyTolerance = b.simplifyTolerance;
+    }
+
+    /** @return a builder with the defaults: 127.0.0.1:50051, plaintext, 384 px tiles, 64 px halo, downsample 1 */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** @return a builder preset with these options */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.host = host;
+        b.port = port;
+        b.tls = tls;
+        b.trustCertificates = trustCertificates;
+        b.token = token;
+        b.deadline = deadline;
+        b.streamIdleTimeout = streamIdleTimeout;
+        b.model = model;
+        b.tileSize = tileSize;
+        b.halo = halo;
+        b.downsample = downsample;
+        b.encoding = encoding;
+        b.classify = classify;
+        b.simplifyTolerance = simplifyTolerance;
+        return b;
+    }
+
+    /** @return the server's host name or address */
+    public String host() {
+        return host;
+    }
+
+    /** @return the server's port */
+    public int port() {
+        return port;
+    }
+
+    /** @return {@code host:port}, with brackets around an IPv6 literal */
+    public String address() {
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    /** @return whether the channel uses TLS */
+    public boolean tls() {
+        return tls;
+    }
+
+    /** @return PEM file of certificates to trust instead of the system's, if any */
+    public Optional<Path> trustCertificates() {
+        return Optional.ofNullable(trustCertificates);
+    }
+
+    /** @return the bearer token sent as {@code authorization: Bearer ...}, if any */
+    public Optional<String> token() {
+        return Optional.ofNullable(token);
+    }
+
+    /** @return the deadline of each unary call (GetInfo, SegmentTile, Prompt, health) */
+    public Duration deadline() {
+        return deadline;
+    }
+
+    /** @return how long a region stream may go without any message from the server before it fails */
+    public Duration streamIdleTimeout() {
+        return streamIdleTimeout;
+    }
+
+    /** @return the model name; empty for the server's default model */
+    public String model() {
+        return model;
+    }
+
+    /** @return the inner tile edge in tile pixels */
+    public int tileSize() {
+        return tileSize;
+    }
+
+    /** @return the halo on each side of a tile, in tile pixels */
+    public int halo() {
+        return halo;
+    }
+
+    /** @return level-0 pixels per tile pixel */
+    public double downsample() {
+        return downsample;
+    }
+
+    /** @return how tile pixels are encoded on the wire */
+    public TileEncoding encoding() {
+        return encoding;
+    }
+
+    /** @return whether to ask for classes; empty for the server's default */
+    public Optional<Boolean> classify() {
+        return Optional.ofNullable(classify);
+    }
+
+    /** @return polygon simplification tolerance in tile pixels; empty for the server's default */
+    public Optional<Double> simplifyTolerance() {
+        return Optional.ofNullable(simplifyTolerance);
+    }
+
+    @Override
+    public String toString() {
+        // Never print the token.
+        return "ClientOptions[" + address() + (tls ? ", tls" : "") + (token != null ? ", token" : "")
+                + ", model=" + (model.isEmpty() ? "<default>" : model) + ", tile=" + tileSize + "+" + halo
+                + ", downsample=" + downsample + ", " + encoding + "]";
+    }
+
+    /** Validating builder of {@link ClientOptions}. */
+    public static final class Builder {
+        private String host = "127.0.0.1";
+        private int port = DEFAULT_PORT;
+        private boolean tls;
+        private Path trustCertificates;
+        private String token;
+        private Duration deadline = Duration.ofMinutes(2);
+        private Duration streamIdleTimeout = Duration.ofMinutes(10);
+        private String model = "";
+        private int tileSize = TilePlanner.DEFAULT_TILE_SIZE;
+        private int halo = TilePlanner.DEFAULT_HALO;
+        private double downsample = 1.0;
+        private TileEncoding encoding = TileEncoding.RAW_RGB8;
+        private Boolean classify;
+        private Double simplifyTolerance;
+
+        private Builder() {
+        }
+
+        /**
+         * @param host server host name or address (default 127.0.0.1)
+         * @return this builder
+         */
+        public Builder host(String host) {
+            this.host = Objects.requireNonNull(host, "host").strip();
+            return this;
+        }
+
+        /**
+         * @param port server port, 1-65535 (default 50051)
+         * @return this builder
+         */
+        public Builder port(int port) {
+            this.port = port;
+            return this;
+        }
+
+        /**
+         * @param tls whether to use TLS with the system's trusted certificates (default false)
+         * @return this builder
+         */
+        public Builder tls(boolean tls) {
+            this.tls = tls;
+            return this;
+        }
+
+        /**
+         * @param pemFile certificates to trust for TLS, e.g. a self-signed server's; implies TLS; null for none
+         * @return this builder
+         */
+        public Builder trustCertificates(Path pemFile) {
+            this.trustCertificates = pemFile;
+            return this;
+        }
+
+        /**
+         * @param token bearer token for a server that requires one; null or blank for none
+         * @return this builder
+         */
+        public Builder token(String token) {
+            this.token = token == null || token.isBlank() ? null : token.strip();
+            return this;
+        }
+
+        /**
+         * @param deadline deadline of each unary call, positive (default 2 minutes: a CPU server is slow)
+         * @return this builder
+         */
+        public Builder deadline(Duration deadline) {
+            this.deadline = Objects.requireNonNull(deadline, "deadline");
+            return this;
+        }
+
+        /**
+         * @param timeout how long a region stream may wait for any server message, positive (default 10 minutes)
+         * @return this builder
+         */
+        public Builder streamIdleTimeout(Duration timeout) {
+            this.streamIdleTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /**
+         * @param model a model name from GetInfo, e.g. {@code vit_b_histopathology}; null or blank for the server's default
+         * @return this builder
+         */
+        public Builder model(String model) {
+            this.model = model == null ? "" : model.strip();
+            return this;
+        }
+
+        /**
+         * @param tileSize inner tile edge in tile pixels, 16-4096 (default 384, PathoSAM's)
+         * @return this builder
+         */
+        public Builder tileSize(int tileSize) {
+            this.tileSize = tileSize;
+            return this;
+        }
+
+        /**
+         * @param halo context on each side of a tile in tile pixels, 0 to the tile size (default 64, PathoSAM's)
+         * @return this builder
+         */
+        public Builder halo(int halo) {
+            this.halo = halo;
+            return this;
+        }
+
+        /**
+         * @param downsample level-0 pixels per tile pixel, at least 0.01 (default 1: full resolution)
+         * @return this builder
+         */
+        public Builder downsample(double downsample) {
+            this.downsample = downsample;
+            return this;
+        }
+
+        /**
+         * @param encoding tile pixel encoding (default RAW_RGB8; PNG for slow links)
+         * @return this builder
+         */
+        public Builder encoding(TileEncoding encoding) {
+            this.encoding = Objects.requireNonNull(encoding, "encoding");
+            return this;
+        }
+
+        /**
+         * @param classify whether to ask for nucleus classes; null for the server's default
+         * @return this builder
+         */
+        public Builder classify(Boolean classify) {
+            this.classify = classify;
+            return this;
+        }
+
+        /**
+         * @param tolerance Douglas-Peucker tolerance in tile pixels, 0-1; null for the server's default
+         * @return this builder
+         */
+        public Builder simplifyTolerance(Double tolerance) {
+            this.simplifyTolerance = tolerance;
+            return this;
+        }
+
+        /**
+         * @return the options
+         * @throws IllegalArgumentException naming the first invalid value
+         */
+        public ClientOptions build() {
+            if (host.isEmpty() || host.chars().anyMatch(Character::isWhitespace))
+                throw new IllegalArgumentException("host must be a host name or address, not '" + host + "'");
+            if (port < 1 || port > 65535)
+                throw new IllegalArgumentException("port must be 1-65535, not " + port);
+            if (token != null && token.chars().anyMatch(c -> c < 0x20 || c > 0x7e))
+                throw new IllegalArgumentException("token must be printable ASCII");
+            if (deadline.isNegative() || deadline.isZero())
+                throw new IllegalArgumentException("deadline must be positive, not " + deadline);
+            if (streamIdleTimeout.isNegative() || streamIdleTimeout.isZero())
+                throw new IllegalArgumentException("stream idle timeout must be positive, not " + streamIdleTimeout);
+            if (tileSize < 16 || tileSize > 4096)
+                throw new IllegalArgumentException("tile size must be 16-4096 pixels, not " + tileSize);
+            if (halo < 0 || halo > tileSize)
+                throw new IllegalArgumentException("halo must be 0-" + tileSize + " pixels, not " + halo);
+            if (!Double.isFinite(downsample) || downsample < 0.01)
+                throw new IllegalArgumentException("downsample must be at least 0.01, not " + downsample);
+            if (simplifyTolerance != null && !(simplifyTolerance >= 0 && simplifyTolerance <= 1))
+                throw new IllegalArgumentException("simplify tolerance must be 0-1 pixel, not " + simplifyTolerance);
+            return new ClientOptions(this);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+package io.github.pathosam.client;
+
+import java.util.Locale;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * Validating builder of {@link DetectionSettings}. Each option is checked when {@link #build()}
+ * runs, so a script fails at the builder, with the option's name in the message, rather than
+ * halfway through an image.
+ *
+ * @param <T> what {@link #build()} returns: the settings, or (in QuPath) the detector made from them
+ */
+public final class DetectionSettingsBuilder<T> {
+    private final Function<DetectionSettings, T> finisher;
+    ServerAddress server = new ServerAddress("127.0.0.1", ClientOptions.DEFAULT_PORT);
+    private String serverText;
+    String token;
+    boolean tls;
+    String model = "";
+    Integer tileSize;
+    Integer halo;
+    Double pixelSizeUm;
+    Double downsample;
+    TileEncoding encoding = TileEncoding.RAW_RGB8;
+    private String encodingText;
+    Double simplifyTolerance;
+    Boolean classify;
+    boolean replace;
+
+    DetectionSettingsBuilder(Function<DetectionSettings, T> finisher) {
+        this.finisher = Objects.requireNonNull(finisher, "finisher");
+    }
+
+    /**
+     * @param address {@code host:port} of a running {@code pathosam serve} (default 127.0.0.1:50051);
+     *                a bare host uses port 50051, IPv6 literals go in brackets
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> server(String address) {
+        this.serverText = address == null ? "" : address;
+        return this;
+    }
+
+    /**
+     * @param token bearer token of a server started with {@code --token}; null or blank for none.
+     *              Not recorded in the workflow history.
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> token(String token) {
+        this.token = token == null || token.isBlank() ? null : token.strip();
+        return this;
+    }
+
+    /**
+     * @param tls whether to connect with TLS (default false: a server on this machine or a trusted LAN)
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> tls(boolean tls) {
+        this.tls = tls;
+        return this;
+    }
+
+    /**
+     * @param model model name as the server lists it, e.g. {@code vit_b_histopathology};
+     *              null or blank for the server's default model
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> model(String model) {
+        this.model = model == null ? "" : model.strip();
+        return this;
+    }
+
+    /**
+     * @param tileSize inner tile edge in working pixels, 16-4096 (default: the model's, 384 for PathoSAM)
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> tileSize(int tileSize) {
+        this.tileSize = tileSize;
+        return this;
+    }
+
+    /**
+     * @param halo context added on each side of a tile in working pixels, 0 to the tile size
+     *             (default: the model's, 64 for PathoSAM); nuclei larger than the halo may be cut
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> halo(int halo) {
+        this.halo = halo;
+        return this;
+    }
+
+    /**
+     * @param micrometres pixel size to run the model at, positive (default: the model's, 0.25 µm
+     *                    for PathoSAM); images without calibration run at full resolution.
+     *                    Replaces an earlier {@link #downsample(double)}.
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> pixelSize(double micrometres) {
+        this.pixelSizeUm = micrometres;
+        this.downsample = null;
+        return this;
+    }
+
+    /**
+     * @param downsample fixed level-0 pixels per working pixel, at least 0.01, whatever the image's
+     *                   calibration. Replaces an earlier {@link #pixelSize(double)}.
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> downsample(double downsample) {
+        this.downsample = downsample;
+        this.pixelSizeUm = null;
+        return this;
+    }
+
+    /**
+     * @param encoding {@code raw} (default: fastest on a LAN) or {@code png} (smaller, for slow links)
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> encoding(String encoding) {
+        this.encodingText = encoding == null ? "" : encoding;
+        return this;
+    }
+
+    /**
+     * @param encoding tile pixel encoding
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> encoding(TileEncoding encoding) {
+        this.encoding = Objects.requireNonNull(encoding, "encoding");
+        this.encodingText = null;
+        return this;
+    }
+
+    /**
+     * @param tolerance polygon simplification in working pixels, 0 (exact pixel outlines) to 1
+     *                  (default: the server's, 0.5)
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> simplify(double tolerance) {
+        this.simplifyTolerance = tolerance;
+        return this;
+    }
+
+    /**
+     * @param classify whether nuclei get a class (Neoplastic, Inflammatory, ...); needs a model with
+     *                 a semantic decoder (default: the server's)
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> classify(boolean classify) {
+        this.classify = classify;
+        return this;
+    }
+
+    /**
+     * @param replace whether to first remove earlier PathoSAM detections whose centre lies in the
+     *                regions being detected (default false)
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> replace(boolean replace) {
+        this.replace = replace;
+        return this;
+    }
+
+    /**
+     * @return the object made from the validated settings
+     * @throws IllegalArgumentException naming the first invalid option
+     */
+    public T build() {
+        if (serverText != null)
+            server = ServerAddress.parse(serverText);
+        if (encodingText != null)
+            encoding = parseEncoding(encodingText);
+        if (token != null && token.chars().anyMatch(c -> c < 0x20 || c > 0x7e))
+            throw new IllegalArgumentException("token must be printable ASCII");
+        if (tileSize != null && (tileSize < 16 || tileSize > 4096))
+            throw new IllegalArgumentException("tileSize must be 16-4096 pixels, not " + tileSize);
+        if (halo != null && (halo < 0 || halo > (tileSize != null ? tileSize : 4096)))
+            throw new IllegalArgumentException("halo must be 0-" + (tileSize != null ? tileSize : 4096)
+                    + " pixels, not " + halo);
+        if (pixelSizeUm != null && !(Double.isFinite(pixelSizeUm) && pixelSizeUm > 0))
+            throw new IllegalArgumentException("pixelSize must be a positive number of micrometres, not " + pixelSizeUm);
+        if (downsample != null && !(Double.isFinite(downsample) && downsample >= 0.01))
+            throw new IllegalArgumentException("downsample must be at least 0.01, not " + downsample);
+        if (simplifyTolerance != null && !(simplifyTolerance >= 0 && simplifyTolerance <= 1))
+            throw new IllegalArgumentException("simplify must be 0-1 pixel, not " + simplifyTolerance);
+        return finisher.apply(new DetectionSettings(this));
+    }
+
+    private static TileEncoding parseEncoding(String text) {
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "raw", "raw_rgb8", "rgb" -> TileEncoding.RAW_RGB8;
+            case "png" -> TileEncoding.PNG;
+            default -> throw new IllegalArgumentException("encoding must be 'raw' or 'png', not '" + text + "'");
+        };
+    }
+}

@@ -1,0 +1,113 @@
+package qupath.ext.pathosam;
+
+import io.github.pathosam.client.NucleusMeasurements;
+import io.github.pathosam.client.NucleusResult;
+import io.github.pathosam.client.ReplacementRule;
+import qupath.lib.common.ColorTools;
+import qupath.lib.objects.PathObject;
+import qupath.lib.objects.PathObjects;
+import qupath.lib.objects.classes.PathClass;
+import qupath.lib.objects.hierarchy.PathObjectHierarchy;
+import qupath.lib.regions.ImagePlane;
+import qupath.lib.roi.GeometryTools;
+import qupath.lib.roi.interfaces.ROI;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns nuclei into QuPath detections and writes them into a hierarchy.
+ *
+ * <p>All changes of one run go in as one batch followed by a single hierarchy event: QuPath's
+ * undo/redo manager records one step per event, the viewer repaints once, and a cancelled or
+ * failed run changes nothing because nothing is written before every region is done.
+ */
+final class DetectionObjects {
+
+    private final Map<String, PathClass> classes = new HashMap<>();
+    private final Map<String, Integer> colours;
+
+    /**
+     * @param colours class name to 0xRRGGBB from the model's GetInfo; classes QuPath already knows
+     *                keep their own colour
+     */
+    DetectionObjects(Map<String, Integer> colours) {
+        this.colours = Map.copyOf(colours);
+    }
+
+    /**
+     * @param nucleus a nucleus in level-0 coordinates
+     * @param plane   the plane it was segmented on
+     * @return the detection, or null when its outline is empty
+     */
+    PathObject create(NucleusResult nucleus, ImagePlane plane) {
+        if (nucleus.geometry().isEmpty())
+            return null;
+        ROI roi = GeometryTools.geometryToROI(nucleus.geometry(), plane);
+        PathObject detection = PathObjects.createDetectionObject(roi);
+        if (nucleus.isClassified())
+            detection.setPathClass(pathClass(nucleus.className()), nucleus.classProbability());
+        try (var measurements = detection.getMeasurementList()) {
+            measurements.putAll(NucleusMeasurements.of(nucleus));
+        }
+        return detection;
+    }
+
+    private PathClass pathClass(String name) {
+        return classes.computeIfAbsent(name, n -> {
+            Integer rgb = colours.get(n);
+            return rgb == null ? PathClass.fromString(n)
+                    : PathClass.fromString(n, ColorTools.packRGB((rgb >> 16) & 0xFF, (rgb >> 8) & 0xFF, rgb & 0xFF));
+        });
+    }
+
+    /**
+     * Removes what the rule replaces, adds the new detections below their parents, then fires one event.
+     *
+     * @param hierarchy the image's hierarchy
+     * @param children  new detections per parent (an annotation, or the root for the whole image), in order
+     * @param rule      earlier detections to remove first, or null to keep everything
+     * @param source    event source
+     * @return how many earlier detections were removed
+     */
+    static int write(PathObjectHierarchy hierarchy, Map<PathObject, List<PathObject>> children,
+                     ReplacementRule rule, Object source) {
+        int removed = 0;
+        synchronized (hierarchy) {
+            if (rule != null) {
+                Map<PathObject, List<PathObject>> doomed = new IdentityHashMap<>();
+                for (PathObject detection : hierarchy.getDetectionObjects()) {
+                    ROI roi = detection.getROI();
+                    if (roi != null && detection.getParent() != null
+                            && rule.replaces(detection.getMeasurementList().getNames(), roi.getCentroidX(), roi.getCentroidY()))
+                        doomed.computeIfAbsent(detection.getParent(), p -> new ArrayList<>()).add(detection);
+                }
+                for (Map.Entry<PathObject, List<PathObject>> e : doomed.entrySet()) {
+                    e.getKey().removeChildObjects(e.getValue());
+                    removed += e.getValue().size();
+                }
+            }
+            for (Map.Entry<PathObject, List<PathObject>> e : children.entrySet())
+                e.getKey().addChildObjects(e.getValue());
+        }
+        // Outside the lock: listeners (viewer, undo manager) may need the FX thread, which may be
+        // waiting for this hierarchy.
+        hierarchy.fireHierarchyChangedEvent(source);
+        return removed;
+    }
+
+    /**
+     * @param detections detections of one run
+     * @return how many have each class name ({@code ""} for none), in first-seen order
+     */
+    static Map<String, Integer> countPerClass(Iterable<PathObject> detections) {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (PathObject d : detections)
+            counts.merge(d.getPathClass() == null ? "" : d.getPathClass().toString(), 1, Integer::sum);
+        return counts;
+    }
+}

@@ -1,0 +1,120 @@
+package qupath.ext.pathosam;
+
+import javafx.scene.control.Button;
+import javafx.scene.control.Menu;
+import javafx.scene.control.MenuItem;
+import javafx.scene.control.Separator;
+import javafx.scene.control.SeparatorMenuItem;
+import javafx.scene.control.Tooltip;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import qupath.lib.common.GeneralTools;
+import qupath.lib.common.Version;
+import qupath.lib.gui.QuPathGUI;
+import qupath.lib.gui.actions.ActionTools;
+import qupath.lib.gui.extensions.GitHubProject;
+import qupath.lib.gui.extensions.QuPathExtension;
+import qupath.lib.gui.viewer.tools.PathTool;
+
+/**
+ * The PathoSAM extension: a menu (Extensions &gt; PathoSAM), toolbar buttons for automatic detection
+ * and the two prompt tools, a server status indicator, preferences and script templates. The work
+ * itself happens in {@link PathoSam} and the client core ({@code io.github.pathosam.client}).
+ */
+public class PathoSamExtension implements QuPathExtension, GitHubProject {
+
+    private static final Logger logger = LoggerFactory.getLogger(PathoSamExtension.class);
+
+    private static final String EXTENSION_NAME = "PathoSAM";
+    private static final String EXTENSION_DESCRIPTION =
+            "Nucleus segmentation and classification with PathoSAM (Segment Anything for histopathology), "
+                    + "run by a PathoSAM gRPC server on this machine or a GPU box";
+    // Same as pom.xml and build.gradle (tests/test_build_versions.py checks the three agree).
+    private static final String EXTENSION_VERSION = "0.1.0-SNAPSHOT";
+    private static final Version EXTENSION_QUPATH_VERSION = Version.parse("v0.6.0");
+    private static final GitHubRepo EXTENSION_REPOSITORY = GitHubRepo.create(EXTENSION_NAME, "pathosam", "qupath-extension-pathosam");
+
+    // QuPath may offer the same extension twice (e.g. a jar both in the user folder and a catalog).
+    private boolean isInstalled = false;
+
+    @Override
+    public void installExtension(QuPathGUI qupath) {
+        if (isInstalled) {
+            logger.debug("{} is already installed", getName());
+            return;
+        }
+        isInstalled = true;
+
+        ServerStatus status = new ServerStatus();
+        DetectNucleiCommand detect = new DetectNucleiCommand(qupath, status);
+        PromptController prompts = new PromptController(status);
+        PathTool pointTool = PromptTools.pointTool(qupath, prompts);
+        PathTool boxTool = PromptTools.boxTool(qupath, prompts);
+        qupath.getToolManager().installTool(pointTool, null);
+        qupath.getToolManager().installTool(boxTool, null);
+
+        PathoSamPreferences.install(qupath);
+        installMenu(qupath, detect, status, pointTool, boxTool);
+        installToolbar(qupath, detect, status);
+
+        for (var property : PathoSamPreferences.connectionProperties())
+            property.addListener((v, o, n) -> status.refresh());
+        status.refresh();
+    }
+
+    private static void installMenu(QuPathGUI qupath, DetectNucleiCommand detect, ServerStatus status,
+                                    PathTool pointTool, PathTool boxTool) {
+        Menu menu = qupath.getMenu("Extensions>" + EXTENSION_NAME, true);
+        MenuItem detectItem = new MenuItem(PathoSamResources.getString("menu.detect"));
+        detectItem.setOnAction(e -> detect.run());
+        MenuItem checkItem = new MenuItem(PathoSamResources.getString("menu.check"));
+        checkItem.setOnAction(e -> status.refresh());
+        var tools = qupath.getToolManager();
+        menu.getItems().addAll(
+                detectItem,
+                ActionTools.createMenuItem(tools.getToolAction(pointTool)),
+                ActionTools.createMenuItem(tools.getToolAction(boxTool)),
+                new SeparatorMenuItem(),
+                checkItem,
+                ActionTools.createMenuItem(qupath.getCommonActions().PREFERENCES),
+                new SeparatorMenuItem(),
+                ScriptTemplates.createMenu(qupath));
+    }
+
+    private static void installToolbar(QuPathGUI qupath, DetectNucleiCommand detect, ServerStatus status) {
+        var toolbar = qupath.getToolBar();
+        if (toolbar == null)
+            return;
+        Button button = new Button(null, PathoSamIcons.detect());
+        button.setTooltip(new Tooltip(PathoSamResources.getString("toolbar.detect")));
+        button.setOnAction(e -> detect.run());
+        toolbar.getItems().addAll(new Separator(), button, StatusIndicator.create(status));
+    }
+
+    @Override
+    public String getName() {
+        return EXTENSION_NAME;
+    }
+
+    @Override
+    public String getDescription() {
+        return EXTENSION_DESCRIPTION;
+    }
+
+    @Override
+    public Version getQuPathVersion() {
+        return EXTENSION_QUPATH_VERSION;
+    }
+
+    @Override
+    public GitHubRepo getRepository() {
+        return EXTENSION_REPOSITORY;
+    }
+
+    /** @return the jar manifest's Implementation-Version, else the version this source was released as */
+    @Override
+    public Version getVersion() {
+        String fromJar = GeneralTools.getPackageVersion(PathoSamExtension.class);
+        return Version.parse(fromJar == null || fromJar.isBlank() ? EXTENSION_VERSION : fromJar);
+    }
+}
