@@ -10,7 +10,7 @@ QuPath. What paquo 0.9 offers and what this module relies on (read from its sour
   ``saveImageData``; it silently skips an image whose file is missing, so we check first).
 * ``hierarchy.add_detection(roi=, path_class=, measurements=)`` adds at the top level only (QuPath's
   ``addObject`` never resolves parents; checked in QuPath 0.3.2 and 0.6.0), so detections are built
-  with ``QuPathPathDetectionObject.from_shapely`` and placed under their annotation with QuPath's own
+  with QuPath's geometry factory (``_detection``) and placed under their annotation with QuPath's own
   ``addObjectBelowParent`` (``addPathObjectBelowParent`` before 0.4) on ``hierarchy.java_object``.
 * Saving is not atomic in QuPath (see ``batch_journal``); every save here runs inside ``guarded``.
 """
@@ -63,7 +63,26 @@ def load_paquo() -> Any:
         raise QuPathUnavailable(f"paquo could not start QuPath ({err}). {PAQUO_HELP}") from err
     except Exception as err:  # paquo raises ValueError/FileNotFoundError/JVM errors while starting QuPath's JVM
         raise QuPathUnavailable(f"paquo could not start QuPath ({type(err).__name__}: {err}). {PAQUO_HELP}") from err
+    _quiet_qupath()
     return paquo.projects
+
+
+def _quiet_qupath() -> None:
+    """Turn QuPath's Java logging back down to warnings (unless pathosam runs with -v).
+
+    paquo sets QuPath's root log level to DEBUG when it is imported, and QuPath's logback writes to the
+    process's real stdout: with QuPath 0.6.0 every image opened printed DEBUG lines into the batch's
+    summary table on stdout.
+    """
+    if log.isEnabledFor(logging.DEBUG):
+        return
+    try:
+        from paquo.java import LogManager  # None where QuPath lacks it (before 0.3)
+
+        if LogManager is not None:
+            LogManager.setWarn()
+    except Exception as err:  # logging is cosmetic: never fail the batch over it
+        log.debug("could not lower QuPath's log level: %s", err)
 
 
 def project_file(path: Path) -> Path:
@@ -80,6 +99,27 @@ def recover_project(project_dir: Path) -> None:
         recover(project_dir / "classifiers")
     for journal in sorted((project_dir / "data").glob("*/pathosam-journal.json")):
         recover(journal.parent)
+
+
+def _detection(geometry: Any, path_class: Any, measurements: dict, probability: float) -> Any:
+    """A paquo detection whose ROI uses QuPath's own geometry factory.
+
+    paquo's ``from_shapely`` reads the WKB with a default JTS factory (floating precision): every
+    multi-part or holed nucleus then becomes a ``GeometryROI`` that logs a precision-model warning
+    (seen with QuPath 0.6.0: one log line per such nucleus) and does not match the geometries QuPath
+    makes itself. Reading with ``GeometryTools.getDefaultFactory()`` gives QuPath's 0.01 px grid.
+    """
+    from paquo.java import GeometryTools, PathObjects, WKBReader
+    from paquo.pathobjects import QuPathPathDetectionObject
+
+    jts = WKBReader(GeometryTools.getDefaultFactory()).read(shapely.to_wkb(geometry))
+    roi = GeometryTools.geometryToROI(jts, None)  # None: the default plane
+    java_obj = PathObjects.createDetectionObject(roi, path_class.java_object if path_class is not None else None)
+    if not math.isnan(probability):
+        java_obj.setPathClass(java_obj.getPathClass(), probability)
+    det = QuPathPathDetectionObject(java_obj)
+    det.measurements.update(measurements)
+    return det
 
 
 class QuPathImage:
@@ -162,8 +202,6 @@ class QuPathImage:
             classes: Class name -> paquo QuPathPathClass.
             info: Counts to store with the settings (shown when a rerun finds the image done).
         """
-        from paquo.pathobjects import QuPathPathDetectionObject
-
         hierarchy = self.entry.hierarchy
         jh = hierarchy.java_object
         if replace:
@@ -175,10 +213,8 @@ class QuPathImage:
                 measurements = {SCORE: float(n.score)}
                 if n.class_name:
                     measurements[PROBABILITY] = float(n.class_probability)
-                det = QuPathPathDetectionObject.from_shapely(
-                    n.geometry, classes.get(n.class_name), measurements,
-                    path_class_probability=float(n.class_probability) if n.class_name else math.nan,
-                )
+                det = _detection(n.geometry, classes.get(n.class_name), measurements,
+                                 float(n.class_probability) if n.class_name else math.nan)
                 if region.handle is not None:
                     below(region.handle.java_object, det.java_object, False)
                 elif add_top is not None:
