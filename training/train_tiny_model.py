@@ -111,12 +111,13 @@ def prompt_loss(
     n_objects: int,
     n_sub_iterations: int,
 ) -> torch.Tensor:
-    """Interactive-segmentation loss for one square image, after micro-sam's SamTrainer.
+    """Interactive-segmentation loss for one image, after micro-sam's SamTrainer.
 
-    Cycles point (multimask), point (single mask) and box prompts; the single-mask point mode trains
-    the output token that ``segment_from_points`` uses by default. Later sub-iterations add one
-    corrective point per object where the previous prediction was wrong. Unlike micro-sam, the loss
-    is computed on SAM's 256x256 low-resolution logits, which saves upsampling every mask to 1024 px.
+    Alternates one positive point (multimask output, as ``segment_from_points`` uses for a single
+    point) and a box; later sub-iterations add one corrective point per object where the previous
+    prediction was wrong (these train the single-mask output). Unlike micro-sam, the loss is taken
+    on SAM's low-resolution logits upsampled bilinearly to the image size, which is far cheaper than
+    upsampling every mask to 1024 px and matches SAM's postprocessing for these tiles.
 
     Args:
         sam: The trainable SAM (micro-sam ``TrainableSAM``).
@@ -132,33 +133,32 @@ def prompt_loss(
     Returns:
         The mean (dice + IoU regression) loss over the rounds.
     """
-    assert image.shape[-1] == image.shape[-2], "the low-resolution loss assumes square tiles"
-    mode = step % 3
-    n_pos, get_boxes, multimask = ((1, False, True), (1, False, False), (0, True, False))[mode]
+    assert image.shape[-1] == image.shape[-2], "upsampling the logits to the image assumes square tiles"
+    n_pos, get_boxes, multimask = ((1, False, True), (0, True, False))[step % 2]
     inputs, sampled_ids = convert(image, instances, n_pos, 0, get_boxes, n_objects)
     if len(sampled_ids[0]) == 0:
         return embeddings.sum() * 0.0
     rec = inputs[0]
-    target = torch.stack([instances[0] == i for i in sampled_ids[0]]).float()  # (n, 1, H, H)
-    low = 4 * embeddings.shape[-1]  # SAM's mask decoder upsamples the 64 px embedding 4x -> 256 px logits
-    target = F.adaptive_avg_pool2d(target, (low, low))
+    size = tuple(instances.shape[-2:])
+    target = torch.stack([instances[0] == i for i in sampled_ids[0]]).float()  # (n, 1, H, W)
     target_bin = target > 0.5
 
     total = 0.0
     for it in range(n_sub_iterations):
         points = (rec["point_coords"], rec["point_labels"]) if "point_coords" in rec else None
         sparse, dense = sam.sam.prompt_encoder(points=points, boxes=rec.get("boxes"), masks=None)
-        logits, iou_pred = sam.sam.mask_decoder(
+        low_res, iou_pred = sam.sam.mask_decoder(
             image_embeddings=embeddings,
             image_pe=sam.sam.prompt_encoder.get_dense_pe(),
             sparse_prompt_embeddings=sparse,
             dense_prompt_embeddings=dense,
             multimask_output=multimask and it == 0,
         )
-        probs = torch.sigmoid(logits.float())  # (n, k, 256, 256)
+        logits = F.interpolate(low_res.float(), size=size, mode="bilinear", align_corners=False)
+        probs = torch.sigmoid(logits)  # (n, k, H, W)
         best_dice, _ = soft_dice(probs, target, dims=(2, 3)).min(dim=1)
         with torch.no_grad():
-            binary = probs > 0.5
+            binary = logits > 0
             inter = (binary & target_bin).sum((2, 3)).float()
             union = (binary | target_bin).sum((2, 3)).float()
             true_iou = inter / union.clamp(min=1)
@@ -166,10 +166,9 @@ def prompt_loss(
         if it + 1 < n_sub_iterations:
             with torch.no_grad():
                 best = iou_pred.argmax(dim=1)
-                masks = (logits[torch.arange(len(best)), best] > 0).float()[:, None]
-                coords, labels, _, _ = generator(target_bin.float(), masks)
-                # Low-res pixel -> 1024 px input frame.
-                coords = sam.transform.apply_coords_torch(coords.float(), (low, low))
+                masks = binary[torch.arange(len(best)), best].float()[:, None]
+                coords, labels, _, _ = generator(target, masks)
+                coords = sam.transform.apply_coords_torch(coords.float(), size)  # image px -> 1024 px frame
             rec["point_coords"] = torch.cat([rec["point_coords"], coords], 1) if points else coords
             rec["point_labels"] = torch.cat([rec["point_labels"], labels], 1) if points else labels
     return total / n_sub_iterations
@@ -316,7 +315,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=4e-4)
     parser.add_argument("--n-objects", type=int, default=6)
     parser.add_argument("--n-sub-iterations", type=int, default=2)
-    parser.add_argument("--semantic-every", type=int, default=2, help="train the semantic head every k steps")
+    parser.add_argument("--semantic-every", type=int, default=3, help="train the semantic head every k steps")
     parser.add_argument("--prompt-lr-mult", type=float, default=2.5,
                         help="learning-rate multiplier for SAM's prompt encoder and mask decoder")
     parser.add_argument("--prompt-inner-steps", type=int, default=2,
