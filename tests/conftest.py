@@ -35,25 +35,34 @@ def random_model(random_checkpoint: Path):
     return manager
 
 
-@pytest.fixture(scope="session")
-def server(random_model):
-    """A real gRPC server (port 0 = a free port) serving the random model; yields its address."""
+def _serve(manager, max_message_bytes: int):
+    """Start a real gRPC server on a free loopback port; yields its address, stops it afterwards."""
     from pathosam_server.server import create_server
     from pathosam_server.service import Limits
 
-    limits = Limits(max_tile_size=1024, max_message_bytes=8 * 1024 * 1024, max_concurrent_streams=2,
+    limits = Limits(max_tile_size=1024, max_message_bytes=max_message_bytes, max_concurrent_streams=2,
                     max_region_pixels=1024 * 1024)
-    srv, port, _ = create_server(random_model, "127.0.0.1", 0, limits)
+    srv, port, _ = create_server(manager, "127.0.0.1", 0, limits)
     srv.start()
     yield f"127.0.0.1:{port}"
     srv.stop(0)
 
 
+def _stub(address: str):
+    with grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
+        yield pb_grpc.PathoSamStub(channel)
+
+
+@pytest.fixture(scope="session")
+def server(random_model):
+    """A real gRPC server (port 0 = a free port) serving the random model; yields its address."""
+    yield from _serve(random_model, 8 * 1024 * 1024)
+
+
 @pytest.fixture()
 def stub(server: str):
     """A stub over a real channel to the session server."""
-    with grpc.insecure_channel(server, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
-        yield pb_grpc.PathoSamStub(channel)
+    yield from _stub(server)
 
 
 def noise_image(seed: int, height: int, width: int) -> np.ndarray:
@@ -64,3 +73,27 @@ def noise_image(seed: int, height: int, width: int) -> np.ndarray:
 def raw_image(arr: np.ndarray) -> pb.Image:
     """RAW_RGB8 message of an (H, W, 3) array."""
     return pb.Image(width=arr.shape[1], height=arr.shape[0], encoding=pb.RAW_RGB8, data=arr.tobytes())
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """The trained tiny test model (tests/fixtures/tiny_model, see its MODEL_CARD.md), loaded once."""
+    from pathosam_server.models import ModelManager, local_spec
+    from tiny_model_helpers import TINY_MODEL, TINY_SEMANTIC
+
+    assert TINY_MODEL.is_file(), f"the trained test model is missing: {TINY_MODEL}"
+    manager = ModelManager([local_spec(TINY_MODEL, name="tiny", semantic_decoder=TINY_SEMANTIC)], "cpu")
+    manager.get()
+    return manager
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_model):
+    """A real gRPC server serving the tiny model; yields its address."""
+    yield from _serve(tiny_model, 16 * 1024 * 1024)
+
+
+@pytest.fixture()
+def tiny_stub(tiny_server: str):
+    """A stub over a real channel to the tiny-model server."""
+    yield from _stub(tiny_server)

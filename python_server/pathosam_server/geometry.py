@@ -217,6 +217,8 @@ def rasterize(geoms: Iterable[tuple[int, BaseGeometry]], shape: tuple[int, int])
     """
     out = np.zeros(shape, dtype=np.int32)
     for label, geom in geoms:
+        if geom.is_empty:
+            continue
         minx, miny, maxx, maxy = geom.bounds
         c0, r0 = max(int(np.floor(minx)), 0), max(int(np.floor(miny)), 0)
         c1, r1 = min(int(np.ceil(maxx)), shape[1]), min(int(np.ceil(maxy)), shape[0])

@@ -145,9 +145,47 @@ def segment_prompts(
             scores.append(float(iou[best]))
     probs = _class_probabilities(model, cache, entry) if params.classify else None
     return [
-        _to_record(_keep_prompted_parts(m, obj, params.min_size), s, frame, params, probs)
+        _to_record(_refine(m, obj, params.min_size), s, frame, params, probs)
         for m, s, obj in zip(masks, scores, objects)
     ]
+
+
+def _refine(mask: np.ndarray, obj: PromptObject, min_size: int) -> np.ndarray:
+    """Apply the prompt rules SAM does not guarantee on its own (negative clicks, one nucleus per
+    object, refinements that only grow where asked)."""
+    return _no_unasked_growth(_keep_prompted_parts(_split_off_negatives(mask, obj), obj, min_size), obj)
+
+
+def _split_off_negatives(mask: np.ndarray, obj: PromptObject) -> np.ndarray:
+    """A negative click means "not this": mask pixels nearer a negative click than any positive one
+    are removed (a Voronoi split between the clicks). Between two touching nuclei clicked at their
+    interiors the split follows roughly their shared border; SAM alone often keeps the neighbour."""
+    neg, pos = obj.points[obj.labels == 0], obj.points[obj.labels == 1]
+    if len(neg) == 0 or len(pos) == 0 or not mask.any():
+        return mask
+    rows, cols = np.nonzero(mask)
+    xy = np.stack([cols + 0.5, rows + 0.5], axis=1)
+    d_pos = np.min(np.linalg.norm(xy[:, None, :] - pos[None], axis=2), axis=1)
+    d_neg = np.min(np.linalg.norm(xy[:, None, :] - neg[None], axis=2), axis=1)
+    out = mask.copy()
+    out[rows[d_neg < d_pos], cols[d_neg < d_pos]] = False
+    return out
+
+
+def _no_unasked_growth(mask: np.ndarray, obj: PromptObject) -> np.ndarray:
+    """A refinement grows only where the user asked: with a previous mask, a negative click and every
+    positive click already inside the previous mask, the answer stays within it (SAM alone may answer a
+    negative click with a larger mask elsewhere). A positive click outside it allows growth."""
+    if obj.previous is None or not (obj.labels == 0).any():
+        return mask
+    h, w = obj.previous.shape
+    for (x, y), label in zip(obj.points, obj.labels):
+        if label == 1 and not obj.previous[min(int(y), h - 1), min(int(x), w - 1)]:
+            return mask
+    clipped = mask & obj.previous
+    # SAM answered with something else entirely: keep the user's outline (minus what the negative
+    # clicks split off) rather than lose it.
+    return clipped if clipped.any() else _split_off_negatives(obj.previous, obj)
 
 
 def _keep_prompted_parts(mask: np.ndarray, obj: PromptObject, min_size: int) -> np.ndarray:
