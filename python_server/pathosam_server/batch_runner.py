@@ -27,6 +27,7 @@ from .images import PixelSource
 from .models import CLASS_COLOURS, CLASS_NAMES, ModelManager
 from .pipeline import NucleusRecord, Params
 from .regions import segment_region
+from .seams import SeamGuard
 from .tiling import PlannedTile, Rect, plan_tiles
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ class ServerPool:
             for i, tile in enumerate(plan):
                 tasks.put(_Task(r, i, tile))
         results: list[list[NucleusRecord]] = [[] for _ in rects]
+        guards = [SeamGuard() for _ in rects]  # tiles that disagree about a nucleus: the first answer stays
         read_lock = threading.Lock()  # file readers are not guaranteed thread-safe; reading is cheap anyway
         fatal: list[Exception] = []  # first error of any worker, raised again in the caller's thread
         done = [0]
@@ -210,7 +212,7 @@ class ServerPool:
                     raise RunnerError(_explain(server.address, err)) from err
                 server.failures = 0
                 with self._lock:
-                    results[task.region].extend(nuclei)
+                    results[task.region].extend(guards[task.region].admit(nuclei, task.tile.core, task.tile.rect))
                     self.tiles_per_worker[server.address] += 1
                     done[0] += 1
                     on_tile()

@@ -6,6 +6,7 @@ from typing import Callable, Iterator, Optional
 from .images import PixelSource
 from .models import LoadedModel
 from .pipeline import NucleusRecord, Params, TileJob, segment_tile
+from .seams import SeamGuard
 from .tiling import PlannedTile, Rect, plan_tiles
 
 
@@ -42,9 +43,10 @@ def segment_region(
         source.width,
         source.height,
     )
+    guard = SeamGuard()  # where two tiles disagree about a nucleus, the first one returned stays
     for i, tile in enumerate(tiles):
         pixels = source.read(tile.rect, downsample)
         job = TileJob(pixels, tile.rect, downsample, tile.core, (source.width, source.height))
-        yield from segment_tile(model, job, params).nuclei
+        yield from guard.admit(segment_tile(model, job, params).nuclei, tile.core, tile.rect)
         if on_tile:
             on_tile(i + 1, len(tiles))

@@ -18,6 +18,7 @@ from .embedding_cache import EmbeddingCache
 from .geometry import TileFrame
 from .pipeline import Params, TileJob, TileResult, segment_tile
 from .prompts import segment_prompts, window_embedding
+from .seams import SeamGuard
 from .tiling import CoreIndex, Rect, tile_pixel_size
 from .wire import RequestError, invalid
 
@@ -248,6 +249,7 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
         region = wire.rect_from_proto(start.region, "region")
         size = wire.image_size(start.image_width, start.image_height)
         cores = CoreIndex()
+        guard = SeamGuard()
         summary = _Summary(model.spec.name)
         next_id = 1
         for req in requests:
@@ -262,6 +264,8 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
                 raise invalid(f"tile {req.tile.index}: core {job.core} overlaps an earlier tile's core {clash}")
             cores.add(job.core)
             result = self._run(model, job, params)
+            # Where two tiles disagree about a nucleus, the one returned first stays.
+            result.nuclei = guard.admit(result.nuclei, job.core or job.rect, job.rect)
             summary.add(result)
             if result.nuclei:
                 batch = pb.NucleusBatch(tile_index=req.tile.index)
