@@ -3,7 +3,8 @@
 The model (tests/fixtures/tiny_model, MODEL_CARD.md) was trained on synthetic H&E-like tiles; these
 tests use held-out seeds, so they measure what the pipeline delivers, not what the model memorised.
 Every tile costs seconds on a CPU, so the regions are as small as the assertions allow; set
-PATHOSAM_SEAMS_FULL=1 for the seam test on a 1920 x 1536 region (about 6 minutes on 2 cores).
+PATHOSAM_SEAMS_FULL=1 for the seam test on a 1920 x 1536 region with issue 3's floors (about 10
+minutes on 2 cores).
 """
 from __future__ import annotations
 
@@ -140,20 +141,24 @@ def test_two_tile_grids_agree_and_cut_no_nucleus(two_grids) -> None:
     sa50 = tp / (tp + fp + fn)
     print(f"grids: {len(a.tiles)} and {len(b.tiles)} tiles; common area {common.width}x{common.height}: "
           f"{len(in_a)} vs {len(in_b)} nuclei, SA50 between grids {sa50:.3f}")
-    # Issue 3 asks for SA50 >= 0.95 and counts within 2 %. The tiny model misses that (0.941 and 4 %
-    # when this was written) for a reason that is not the seams: the nuclei the grids disagree on lie
-    # anywhere in the tiles (median 76 px from the nearest cut), i.e. the model's answer depends on a
-    # tile's whole content (its decoders normalise with each tile's own BatchNorm statistics, as
-    # micro-sam runs them). These bounds guard the measured level against regressions.
-    assert sa50 >= 0.93, f"the two grids agree on only {sa50:.3f} of the nuclei (SA50)"
-    assert abs(len(in_a) - len(in_b)) <= 0.05 * len(in_a), f"counts differ: {len(in_a)} vs {len(in_b)}"
+    # Issue 3's floors (SA50 >= 0.95, counts within 2 %) hold on the full 1920 x 1536 region (0.975 and
+    # 1.2 % when this was written). On the small default region the tiny model gives 0.941 and 4 %: the
+    # nuclei the grids disagree on lie anywhere in the tiles (median 76 px from the nearest cut), i.e. its
+    # answer depends on a tile's whole content (the decoders normalise with each tile's own BatchNorm
+    # statistics, as micro-sam runs them), and ~210 nuclei make each one weigh 0.5 %. The small run
+    # guards that measured level.
+    full = bool(os.environ.get("PATHOSAM_SEAMS_FULL"))
+    min_sa50, max_count_diff = (0.95, 0.02) if full else (0.93, 0.05)
+    assert sa50 >= min_sa50, f"the two grids agree on only {sa50:.3f} of the nuclei (SA50, floor {min_sa50})"
+    assert abs(len(in_a) - len(in_b)) <= max_count_diff * len(in_a), f"counts differ: {len(in_a)} vs {len(in_b)}"
 
     # Classes: the same nucleus gets the same class under both grids.
     same = [a.nuclei[k - 1].class_name == b.nuclei[p - 1].class_name for p, k in pairs.items() if k in in_a]
     print(f"classes identical for {sum(same)} of {len(same)} matched nuclei")
     assert all(n.class_name for n in a.nuclei + b.nuclei)
-    # Issue 5 asks for identical classes; the tiny model gives 194 of 206 (0.94), for the same reason as
-    # above (the semantic decoder also normalises per tile). Guard the measured level.
+    # Issue 5 asks for identical classes; the tiny model gives 0.94 (194 of 206 here, 774 of 820 on the
+    # full region), for the same reason as above (the semantic decoder also normalises per tile). Guard
+    # the measured level.
     assert np.mean(same) >= 0.92, f"classes differ between grids for {len(same) - sum(same)} of {len(same)} nuclei"
 
 
