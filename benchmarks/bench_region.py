@@ -84,7 +84,7 @@ def run_grpc(checkpoint: str, arch: str, height: int, width: int) -> dict:
             elif resp.HasField("summary"):
                 summary = resp.summary
     seconds = time.perf_counter() - t0
-    server.stop(0)
+    server.stop(0).wait()
     return {
         "side": "SegmentRegion over gRPC", "seconds": seconds, "instances": nuclei, "tiles": len(plan),
         "tiles_per_s": len(plan) / seconds, "server_encoder_s": summary.timings.encoder_seconds,

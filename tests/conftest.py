@@ -45,7 +45,7 @@ def _serve(manager, max_message_bytes: int):
     srv, port, _ = create_server(manager, "127.0.0.1", 0, limits)
     srv.start()
     yield f"127.0.0.1:{port}"
-    srv.stop(0)
+    srv.stop(0).wait()
 
 
 def _stub(address: str):

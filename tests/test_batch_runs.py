@@ -138,7 +138,7 @@ def test_two_servers_share_the_tiles_and_match_in_process(tmp_path: Path, random
         assert rows[0]["image"] == "wide.png" and int(rows[0]["total"]) == len(features)
     finally:
         for srv, _ in servers:
-            srv.stop(0)
+            srv.stop(0).wait()
 
 
 def test_in_process_batch_on_a_pyramid_with_class_regions(tmp_path: Path, random_checkpoint: Path) -> None:

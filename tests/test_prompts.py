@@ -87,7 +87,7 @@ def test_digest_only_after_eviction_asks_for_pixels(random_model) -> None:
             assert stub.GetInfo(pb.GetInfoRequest()).embedding_cache.evictions >= 1
             assert stub.Prompt(_req([_point(1100, 600)])).nuclei  # resending pixels works
     finally:
-        srv.stop(0)
+        srv.stop(0).wait()
 
 
 def test_two_clients_on_different_windows_concurrently(server: str) -> None:

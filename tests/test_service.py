@@ -134,7 +134,7 @@ def test_token_required_when_configured(random_model) -> None:
             health = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest())
             assert health.status == health_pb2.HealthCheckResponse.SERVING
     finally:
-        srv.stop(0)
+        srv.stop(0).wait()
 
 
 def test_model_without_semantic_decoder_returns_unclassified_nuclei(random_checkpoint) -> None:
@@ -156,7 +156,7 @@ def test_model_without_semantic_decoder_returns_unclassified_nuclei(random_check
             after = stub.GetInfo(pb.GetInfoRequest()).models[0]
             assert after.loaded and not after.has_semantic_decoder
     finally:
-        srv.stop(0)
+        srv.stop(0).wait()
 
 
 def test_tls_server_with_self_signed_certificate(random_model, tmp_path) -> None:
@@ -179,4 +179,4 @@ def test_tls_server_with_self_signed_certificate(random_model, tmp_path) -> None
             with pytest.raises(grpc.RpcError):
                 pb_grpc.PathoSamStub(ch).GetInfo(pb.GetInfoRequest(), timeout=10)
     finally:
-        srv.stop(0)
+        srv.stop(0).wait()
