@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from conftest import noise_image, raw_image
+from conftest import _serve, _stub, noise_image, raw_image
 from pathosam_server import geometry, wire
 from pathosam_server.grpc_api import pathosam_pb2 as pb
 from pathosam_server.images import ArraySource
@@ -35,7 +35,19 @@ def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     return pairs.shape[1] == len(np.unique(a)) == len(np.unique(b))
 
 
-def test_server_instances_equal_micro_sam_ais(stub, random_checkpoint) -> None:
+@pytest.fixture(scope="module")
+def micro_sam_stub(random_checkpoint):
+    """A server whose tiles are stretched per channel as micro-sam's inference does (--tile-normalization
+    micro-sam): with it the pipeline must reproduce micro-sam exactly."""
+    from pathosam_server.models import ModelManager, local_spec
+
+    manager = ModelManager([local_spec(random_checkpoint, name="random", tile_normalization="micro-sam")], "cpu")
+    serving = _serve(manager, 8 * 1024 * 1024)
+    yield from _stub(next(serving))
+    next(serving, None)  # stops the server
+
+
+def test_server_instances_equal_micro_sam_ais(micro_sam_stub, random_checkpoint) -> None:
     from micro_sam.automatic_segmentation import automatic_instance_segmentation, get_predictor_and_segmenter
 
     image = noise_image(7, 200, 264)
@@ -46,7 +58,7 @@ def test_server_instances_equal_micro_sam_ais(stub, random_checkpoint) -> None:
 
     tile = pb.Tile(region=pb.Rect(x=0, y=0, width=264, height=200), image=raw_image(image))
     params = pb.SegmentParams(simplify_tolerance=0, classify=False, min_size=5)
-    resp = stub.SegmentTile(pb.SegmentTileRequest(tile=tile, params=params))
+    resp = micro_sam_stub.SegmentTile(pb.SegmentTileRequest(tile=tile, params=params))
     got = geometry.rasterize([(n.id, proto_to_shapely(n.geometry)) for n in resp.nuclei], image.shape[:2])
     assert len(resp.nuclei) == len(np.unique(expected)) - 1
     assert same_partition(got, np.asarray(expected))

@@ -3,8 +3,7 @@
 The model (tests/fixtures/tiny_model, MODEL_CARD.md) was trained on synthetic H&E-like tiles; these
 tests use held-out seeds, so they measure what the pipeline delivers, not what the model memorised.
 Every tile costs seconds on a CPU, so the regions are as small as the assertions allow; set
-PATHOSAM_SEAMS_FULL=1 for the seam test on a 1920 x 1536 region with issue 3's floors (about 10
-minutes on 2 cores).
+PATHOSAM_SEAMS_FULL=1 for the seam test on a 1920 x 1536 region (about 8 minutes on 2 cores).
 """
 from __future__ import annotations
 
@@ -49,7 +48,7 @@ def test_instance_quality_on_held_out_tiles(held_out) -> None:
     scores = [msa_sa50(pred, sample.instances) for sample, _, pred in held_out]
     msa, sa50 = np.mean(scores, axis=0)
     print(f"held-out tiles: mSA={msa:.3f} SA50={sa50:.3f} per tile {[(round(a, 3), round(b, 3)) for a, b in scores]}")
-    assert msa >= 0.45 and sa50 >= 0.75, f"mSA {msa:.3f} (floor 0.45), SA50 {sa50:.3f} (floor 0.75)"
+    assert msa >= 0.48 and sa50 >= 0.78, f"mSA {msa:.3f} (floor 0.48), SA50 {sa50:.3f} (floor 0.78)"
 
 
 def test_class_accuracy_on_held_out_tiles(held_out) -> None:
@@ -141,25 +140,26 @@ def test_two_tile_grids_agree_and_cut_no_nucleus(two_grids) -> None:
     sa50 = tp / (tp + fp + fn)
     print(f"grids: {len(a.tiles)} and {len(b.tiles)} tiles; common area {common.width}x{common.height}: "
           f"{len(in_a)} vs {len(in_b)} nuclei, SA50 between grids {sa50:.3f}")
-    # Issue 3's floors (SA50 >= 0.95, counts within 2 %) hold on the full 1920 x 1536 region (0.975 and
-    # 1.2 % when this was written). On the small default region the tiny model gives 0.941 and 4 %: the
-    # nuclei the grids disagree on lie anywhere in the tiles (median 76 px from the nearest cut), i.e. its
-    # answer depends on a tile's whole content (the decoders normalise with each tile's own BatchNorm
-    # statistics, as micro-sam runs them), and ~210 nuclei make each one weigh 0.5 %. The small run
-    # guards that measured level.
-    full = bool(os.environ.get("PATHOSAM_SEAMS_FULL"))
-    min_sa50, max_count_diff = (0.95, 0.02) if full else (0.93, 0.05)
+    # Issue 3's floors: SA50 >= 0.95 and counts within 2 %. Measured with tiles reaching the model
+    # unstretched: 0.980 and 1 % here, 0.985 and 0.6 % on the full 1920 x 1536 region (with micro-sam's
+    # per-tile stretch, --tile-normalization micro-sam, only 0.941 and 4 % here).
+    min_sa50, max_count_diff = 0.95, 0.02
     assert sa50 >= min_sa50, f"the two grids agree on only {sa50:.3f} of the nuclei (SA50, floor {min_sa50})"
     assert abs(len(in_a) - len(in_b)) <= max_count_diff * len(in_a), f"counts differ: {len(in_a)} vs {len(in_b)}"
 
     # Classes: the same nucleus gets the same class under both grids.
-    same = [a.nuclei[k - 1].class_name == b.nuclei[p - 1].class_name for p, k in pairs.items() if k in in_a]
-    print(f"classes identical for {sum(same)} of {len(same)} matched nuclei")
+    pairs_in = [(a.nuclei[k - 1], b.nuclei[p - 1]) for p, k in pairs.items() if k in in_a]
+    differ = [(round(x.centroid_x), round(x.centroid_y), x.class_name, round(x.class_probability, 2), y.class_name,
+               round(y.class_probability, 2)) for x, y in pairs_in if x.class_name != y.class_name]
+    share = 1 - len(differ) / len(pairs_in)
+    print(f"classes identical for {len(pairs_in) - len(differ)} of {len(pairs_in)} matched nuclei; differing "
+          f"(x, y, class and probability under each grid): {differ}")
     assert all(n.class_name for n in a.nuclei + b.nuclei)
-    # Issue 5 asks for identical classes; the tiny model gives 0.94 (194 of 206 here, 774 of 820 on the
-    # full region), for the same reason as above (the semantic decoder also normalises per tile). Guard
-    # the measured level.
-    assert np.mean(same) >= 0.92, f"classes differ between grids for {len(same) - sum(same)} of {len(same)} nuclei"
+    # Issue 5 asks for identical classes. Measured 198 of 201 here (0.985) and 778 of 797 on the full
+    # region (0.976), from 0.94 with micro-sam's per-tile stretch and train-mode semantic BatchNorm. The
+    # rest is the model: its class scores shift with what else the tile holds (the ViT attends over the
+    # whole tile), even where both grids return the same outline.
+    assert share >= 0.965, f"classes differ between grids for {len(differ)} of {len(pairs_in)} nuclei: {differ}"
 
 
 def test_off_origin_downsampled_region_lands_on_ground_truth(tiny_stub) -> None:

@@ -28,6 +28,11 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tile-size", type=int, default=None, help="inner tile edge in working pixels (384)")
     g.add_argument("--halo", type=int, default=None, help="tile halo in working pixels (64)")
     g.add_argument("--no-classes", action="store_true", help="do not load a semantic (class) decoder")
+    g.add_argument("--class-precision", choices=("auto", "float32", "bfloat16"), default="auto",
+                   help="arithmetic of the semantic decoder; auto = bfloat16 where the CPU/GPU runs it natively")
+    g.add_argument("--tile-normalization", choices=("none", "micro-sam"), default="none",
+                   help="none: tiles reach the model as they are (as PathoSAM was trained); micro-sam: stretch "
+                        "each tile's channels to 0-255 like micro-sam's own inference (tile-dependent; parity)")
     g.add_argument("--allow-pickle", action="store_true", help="allow unpickling a trusted local checkpoint")
     g.add_argument("--device", default=os.environ.get("PATHOSAM_DEVICE", "auto"), help="auto|cpu|cuda|cuda:N|mps")
 
@@ -36,6 +41,8 @@ def _model_manager(args: argparse.Namespace):
     from .models import DEFAULT_MODEL, ModelManager, local_spec, registry_spec, select_device
 
     extra = {k: v for k, v in (("tile_size", args.tile_size), ("halo", args.halo)) if v is not None}
+    extra["class_precision"] = args.class_precision
+    extra["tile_normalization"] = args.tile_normalization
     if args.model_path:
         spec = local_spec(
             args.model_path,

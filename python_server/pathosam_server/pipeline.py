@@ -90,6 +90,34 @@ class TileJob:
     image_size: Optional[tuple[int, int]] = None
 
 
+def compute_embeddings(model: LoadedModel, image: np.ndarray) -> dict:
+    """One encoder pass over a tile, in micro-sam's embedding format. The caller holds ``model.lock``.
+
+    PathoSAM was trained on RGB tiles as they are (patho-sam's ``histopathology_identity``; SAM
+    normalises inside the model), so by default the tile reaches the encoder unchanged. micro-sam's
+    inference instead stretches each tile's channels to 0-255 (``util._to_image``), which makes a
+    nucleus's embedding depend on the darkest and brightest pixels elsewhere in its tile: two tile grids
+    then disagree on more nuclei and classes. ``tile_normalization="micro-sam"`` keeps that stretch for
+    exact parity with micro-sam's ``automatic_instance_segmentation``.
+
+    Args:
+        model: The loaded model.
+        image: (H, W, 3) uint8 tile.
+
+    Returns:
+        {"features", "input_size", "original_size"} as ``util.precompute_image_embeddings`` returns.
+    """
+    from micro_sam import util
+
+    if model.spec.tile_normalization == "micro-sam":
+        return util.precompute_image_embeddings(model.predictor, image, ndim=2, verbose=False)
+    p = model.predictor
+    p.reset_image()
+    p.set_image(np.ascontiguousarray(image, dtype=np.uint8))
+    return {"features": p.get_image_embedding().cpu().numpy(), "input_size": p.input_size,
+            "original_size": p.original_size}
+
+
 def run_models(model: LoadedModel, image: np.ndarray, classify: bool) -> tuple[object, Optional[np.ndarray], float, float]:
     """Encoder once, then the AIS decoder and (optionally) the semantic decoder on that embedding.
 
@@ -101,7 +129,6 @@ def run_models(model: LoadedModel, image: np.ndarray, classify: bool) -> tuple[o
     Returns:
         (initialised micro-sam segmenter, class logits (6, H, W) or None, encoder s, decoder s).
     """
-    from micro_sam import util
     from micro_sam.instance_segmentation import InstanceSegmentationWithDecoder
 
     if model.decoder is None:
@@ -110,13 +137,11 @@ def run_models(model: LoadedModel, image: np.ndarray, classify: bool) -> tuple[o
     logits = None
     with model.lock, torch.inference_mode():
         t0 = time.perf_counter()
-        embeddings = util.precompute_image_embeddings(model.predictor, image, ndim=2, verbose=False)
+        embeddings = compute_embeddings(model, image)
         t1 = time.perf_counter()
         segmenter.initialize(image, image_embeddings=embeddings)
         if classify and model.semantic_decoder is not None:
-            p = model.predictor
-            out = model.semantic_decoder(p.features, tuple(p.input_size), tuple(p.original_size))
-            logits = out.float().cpu().numpy()[0]
+            logits = semantic.class_logits(model.semantic_decoder, model.predictor, model.semantic_dtype)
         t2 = time.perf_counter()
     return segmenter, logits, t1 - t0, t2 - t1
 

@@ -16,7 +16,7 @@ from scipy import ndimage
 from . import geometry, semantic
 from .embedding_cache import CachedWindow, EmbeddingCache, window_digest
 from .models import CLASS_NAMES, LoadedModel
-from .pipeline import NucleusRecord, Params
+from .pipeline import NucleusRecord, Params, compute_embeddings
 from .tiling import Rect
 
 
@@ -60,8 +60,6 @@ def window_embedding(
     Returns:
         (entry or None if a digest-only request missed, digest, whether it came from the cache).
     """
-    from micro_sam import util
-
     if image is not None:
         actual = window_digest(image)
         if digest and digest != actual:
@@ -73,7 +71,7 @@ def window_embedding(
     if image is None:
         return None, digest, False
     with model.lock, torch.inference_mode():
-        emb = util.precompute_image_embeddings(model.predictor, image, ndim=2, verbose=False)
+        emb = compute_embeddings(model, image)
     entry = CachedWindow(embeddings=emb, shape=image.shape[:2])
     cache.put(model.spec.name, digest, entry)
     return entry, digest, False
@@ -99,8 +97,8 @@ def _class_probabilities(model: LoadedModel, cache: EmbeddingCache, entry: Cache
 
             with model.lock, torch.inference_mode():
                 p = util.set_precomputed(model.predictor, entry.embeddings)
-                logits = model.semantic_decoder(p.features, tuple(p.input_size), tuple(p.original_size))
-            entry.class_probabilities = semantic.softmax(logits.float().cpu().numpy()[0]).astype(np.float16)
+                logits = semantic.class_logits(model.semantic_decoder, p, model.semantic_dtype)
+            entry.class_probabilities = semantic.softmax(logits).astype(np.float16)
             cache.grew(entry.class_probabilities.nbytes)
     return entry.class_probabilities
 
