@@ -5,7 +5,9 @@ rule), handed out from one queue to one worker thread per server. Per-tile calls
 ``SegmentRegion`` stream per server because they balance load by themselves (a fast GPU box simply
 takes more tiles than a slow one, where a fixed split waits for the slowest), and a tile that fails on
 one server (restart, overload) is retried on another without redoing a whole stream. The price is
-a little per-call overhead, small next to a tile's inference time.
+a little per-call overhead, small next to a tile's inference time. Answers pass the seam guard in plan
+order whatever server finishes first, so a batch gives the same nuclei on any number of servers as in
+process.
 """
 from __future__ import annotations
 
@@ -179,6 +181,10 @@ class ServerPool:
                 tasks.put(_Task(r, i, tile))
         results: list[list[NucleusRecord]] = [[] for _ in rects]
         guards = [SeamGuard() for _ in rects]  # tiles that disagree about a nucleus: the first answer stays
+        # Which of two disagreeing tiles is "first" must not depend on which server answers sooner, so
+        # answers pass the guard in plan order (as in process); early ones wait here, a few at a time.
+        waiting: list[dict[int, list[NucleusRecord]]] = [{} for _ in rects]
+        next_tile = [0 for _ in rects]
         read_lock = threading.Lock()  # file readers are not guaranteed thread-safe; reading is cheap anyway
         fatal: list[Exception] = []  # first error of any worker, raised again in the caller's thread
         done = [0]
@@ -212,7 +218,12 @@ class ServerPool:
                     raise RunnerError(_explain(server.address, err)) from err
                 server.failures = 0
                 with self._lock:
-                    results[task.region].extend(guards[task.region].admit(nuclei, task.tile.core, task.tile.rect))
+                    r = task.region
+                    waiting[r][task.index] = nuclei
+                    while next_tile[r] in waiting[r]:
+                        tile = plans[r][next_tile[r]]
+                        results[r].extend(guards[r].admit(waiting[r].pop(next_tile[r]), tile.core, tile.rect))
+                        next_tile[r] += 1
                     self.tiles_per_worker[server.address] += 1
                     done[0] += 1
                     on_tile()
