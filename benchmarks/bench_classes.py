@@ -41,11 +41,11 @@ def main() -> None:
 
     from micro_sam.instance_segmentation import get_unetr
 
-    from pathosam_server.models import load_model, local_spec
-    from pathosam_server.pipeline import Params, TileJob, segment_tile
-    from pathosam_server.synthetic import make_sample
-    from pathosam_server.testing import make_random_checkpoint
-    from pathosam_server.tiling import Rect
+    from pathosam_server._testing.checkpoints import make_random_checkpoint
+    from pathosam_server._testing.synthetic import make_sample
+    from pathosam_server.inference.models import load_model, local_spec
+    from pathosam_server.inference.pipeline import TileJob, segment_tile
+    from pathosam_server.records import Params, Rect
 
     with tempfile.TemporaryDirectory() as tmp:
         ckpt, sem = args.checkpoint, args.semantic

@@ -29,8 +29,8 @@ def bench(checkpoint: str, name: str, clicks: int, classify: bool) -> dict:
 
     from pathosam_server.grpc_api import pathosam_pb2 as pb
     from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
-    from pathosam_server.models import ModelManager, local_spec
-    from pathosam_server.server import create_server
+    from pathosam_server.inference.models import ModelManager, local_spec
+    from pathosam_server.rpc.server import create_server
 
     models = ModelManager([local_spec(checkpoint, name=name)], "cpu")
     models.get()
@@ -39,7 +39,7 @@ def bench(checkpoint: str, name: str, clicks: int, classify: bool) -> dict:
     rng = np.random.default_rng(0)
     if name.endswith("(given weights)"):
         # Trained weights: a held-out synthetic H&E window, so clicks give nucleus-sized outlines.
-        from pathosam_server.synthetic import make_sample
+        from pathosam_server._testing.synthetic import make_sample
 
         pixels = make_sample(1_000_000).image
     else:
@@ -83,7 +83,7 @@ def main() -> None:
         for arch in args.arch:
             ckpt = args.checkpoint
             if ckpt is None:
-                from pathosam_server.testing import make_random_checkpoint
+                from pathosam_server._testing.checkpoints import make_random_checkpoint
 
                 ckpt = str(make_random_checkpoint(Path(tmp) / f"random_{arch}.pt", arch))
             print(json.dumps(bench(ckpt, f"{arch} ({'given' if args.checkpoint else 'random'} weights)",

@@ -49,12 +49,12 @@ def run_grpc(checkpoint: str, arch: str, height: int, width: int) -> dict:
     """The same region streamed through SegmentRegion to a real server on loopback."""
     import grpc
 
-    from pathosam_server import wire
+    from pathosam_server.geometry.tiling import Rect, plan_tiles
     from pathosam_server.grpc_api import pathosam_pb2 as pb
     from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
-    from pathosam_server.models import ModelManager, local_spec
-    from pathosam_server.server import create_server
-    from pathosam_server.tiling import Rect, plan_tiles
+    from pathosam_server.inference.models import ModelManager, local_spec
+    from pathosam_server.rpc import wire
+    from pathosam_server.rpc.server import create_server
 
     image = _image(height, width)
     models = ModelManager([local_spec(checkpoint, name="bench")], "cpu")
@@ -113,7 +113,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = args.checkpoint
         if ckpt is None:
-            from pathosam_server.testing import make_random_checkpoint
+            from pathosam_server._testing.checkpoints import make_random_checkpoint
 
             ckpt = str(make_random_checkpoint(Path(tmp) / f"random_{args.arch}.pt", args.arch))
         results: dict[str, list[dict]] = {"grpc": [], "micro-sam": []}

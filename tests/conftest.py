@@ -18,7 +18,7 @@ from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc  # noqa: E402
 @pytest.fixture(scope="session")
 def random_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A vit_t checkpoint with random weights and a random AIS decoder (plumbing only)."""
-    from pathosam_server.testing import make_random_checkpoint
+    from pathosam_server._testing.checkpoints import make_random_checkpoint
 
     folder = tmp_path_factory.mktemp("random_model")
     return make_random_checkpoint(folder / "random_vit_t.pt", "vit_t", seed=0, semantic=folder / "random_sem.pt")
@@ -27,7 +27,7 @@ def random_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def random_model(random_checkpoint: Path):
     """The random model loaded once for in-process comparisons."""
-    from pathosam_server.models import ModelManager, local_spec
+    from pathosam_server.inference.models import ModelManager, local_spec
 
     spec = local_spec(random_checkpoint, name="random", semantic_decoder=random_checkpoint.parent / "random_sem.pt")
     manager = ModelManager([spec], "cpu")
@@ -37,8 +37,8 @@ def random_model(random_checkpoint: Path):
 
 def _serve(manager, max_message_bytes: int):
     """Start a real gRPC server on a free loopback port; yields its address, stops it afterwards."""
-    from pathosam_server.server import create_server
-    from pathosam_server.service import Limits
+    from pathosam_server.rpc.server import create_server
+    from pathosam_server.rpc.service import Limits
 
     limits = Limits(max_tile_size=1024, max_message_bytes=max_message_bytes, max_concurrent_streams=2,
                     max_region_pixels=1024 * 1024)
@@ -78,8 +78,9 @@ def raw_image(arr: np.ndarray) -> pb.Image:
 @pytest.fixture(scope="session")
 def tiny_model():
     """The trained tiny test model (tests/fixtures/tiny_model, see its MODEL_CARD.md), loaded once."""
-    from pathosam_server.models import ModelManager, local_spec
     from tiny_model_helpers import TINY_MODEL, TINY_SEMANTIC
+
+    from pathosam_server.inference.models import ModelManager, local_spec
 
     assert TINY_MODEL.is_file(), f"the trained test model is missing: {TINY_MODEL}"
     manager = ModelManager([local_spec(TINY_MODEL, name="tiny", semantic_decoder=TINY_SEMANTIC)], "cpu")
@@ -97,3 +98,15 @@ def tiny_server(tiny_model):
 def tiny_stub(tiny_server: str):
     """A stub over a real channel to the tiny-model server."""
     yield from _stub(tiny_server)
+
+
+# Fixtures that load a model (random weights or the tiny trained one): tests using them are marked `model`.
+MODEL_FIXTURES = {"random_checkpoint", "random_model", "server", "stub", "tiny_model", "tiny_server", "tiny_stub",
+                  "micro_sam_stub", "held_out", "two_grids"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that runs a model, so `-m "not model"` is the geometry/batch/format loop."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-
 from conftest import ROOT
-from pathosam_server.models import CLASS_COLOURS, CLASS_NAMES
+
+from pathosam_server.classes import CLASS_COLOURS, CLASS_NAMES
 
 
 def _qupath_problem() -> Optional[str]:

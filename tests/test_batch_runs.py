@@ -15,16 +15,15 @@ from pathlib import Path
 
 import pytest
 import shapely
+from conftest import ROOT, noise_image
 from PIL import Image
 from shapely.geometry import shape
-
-from conftest import ROOT, noise_image
-from pathosam_server.images import ArraySource
-from pathosam_server.models import CLASS_COLOURS, CLASS_NAMES
-from pathosam_server.pipeline import Params
-from pathosam_server.regions import segment_region
-from pathosam_server.tiling import Rect
 from test_batch_sources import annotation, write_pyramid
+
+from pathosam_server.classes import CLASS_COLOURS, CLASS_NAMES
+from pathosam_server.formats.images import ArraySource
+from pathosam_server.inference.regions import segment_region
+from pathosam_server.records import Params, Rect
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "python_server")}
 BATCH = [sys.executable, "-m", "pathosam_server", "batch"]
@@ -57,6 +56,7 @@ def _check_qupath_features(features: list[dict]) -> None:
         assert shape(f["geometry"]).is_valid
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_resume_does_every_image_once(tmp_path: Path, server: str) -> None:
     images, out = tmp_path / "images", tmp_path / "out"
     images.mkdir()
@@ -98,9 +98,10 @@ def test_kill_9_mid_run_then_resume_does_every_image_once(tmp_path: Path, server
     assert again.returncode == 0 and again.stdout.count("done earlier") == 2 and "tiles on" not in again.stdout
 
 
+@pytest.mark.slow
 def test_two_servers_share_the_tiles_and_match_in_process(tmp_path: Path, random_model) -> None:
-    from pathosam_server.server import create_server
-    from pathosam_server.service import Limits
+    from pathosam_server.rpc.server import create_server
+    from pathosam_server.rpc.service import Limits
 
     servers = [create_server(random_model, "127.0.0.1", 0, Limits(), token="s3cret")[:2] for _ in range(2)]
     for srv, _ in servers:
@@ -134,13 +135,15 @@ def test_two_servers_share_the_tiles_and_match_in_process(tmp_path: Path, random
         assert len(features) == len(expected) > 0
         got = sorted(shape(f["geometry"]).normalize().wkt for f in features)
         assert got == sorted(shapely.normalize(n.geometry).wkt for n in expected)
-        rows = list(csv.DictReader(open(tmp_path / "counts.csv")))
+        with open(tmp_path / "counts.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
         assert rows[0]["image"] == "wide.png" and int(rows[0]["total"]) == len(features)
     finally:
         for srv, _ in servers:
             srv.stop(0).wait()
 
 
+@pytest.mark.slow
 def test_in_process_batch_on_a_pyramid_with_class_regions(tmp_path: Path, random_checkpoint: Path) -> None:
     images, out = tmp_path / "images", tmp_path / "out"
     images.mkdir()

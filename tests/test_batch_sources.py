@@ -14,18 +14,18 @@ import numpy as np
 import pytest
 import shapely
 import tifffile
+from conftest import ROOT, noise_image
 from PIL import Image
 from shapely.geometry import Point, box
 
-from conftest import ROOT, noise_image
-from pathosam_server.batch import clip_to_roi
-from pathosam_server.batch_journal import JOURNAL_NAME, guarded, recover
-from pathosam_server.batch_ledger import Ledger, LedgerBusyError, settings_hash
-from pathosam_server.batch_sources import (
-    FolderSource, RegionSelection, file_pixel_size_um, read_annotation_geojson, select_regions,
-)
-from pathosam_server.pipeline import NucleusRecord
-from pathosam_server.tiling import Rect
+from pathosam_server.batch.journal import JOURNAL_NAME, guarded, recover
+from pathosam_server.batch.ledger import Ledger, settings_hash
+from pathosam_server.batch.run import clip_to_roi
+from pathosam_server.batch.sources import FolderSource, RegionSelection, select_regions
+from pathosam_server.errors import LedgerBusyError
+from pathosam_server.formats.geojson import read_annotation_geojson
+from pathosam_server.formats.images import file_pixel_size_um
+from pathosam_server.records import NucleusRecord, Rect
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "python_server")}
 
@@ -125,16 +125,16 @@ def test_ledger_survives_torn_lines_and_refuses_a_second_batch(tmp_path: Path) -
     with open(path, "a") as f:
         f.write('{"image": "b.png", "settings": "' + h + '", "sta')  # a kill mid-append
     ledger = Ledger(path)
-    assert ledger.is_done("a.png", h) and not ledger.is_done("b.png", h) and not ledger.is_done("a.png", "other")
+    assert ledger.get("a.png", h) is not None and ledger.get("b.png", h) is None and ledger.get("a.png", "other") is None
     # outputs add up per image: a project written later does not undo the GeoJSON written before
-    assert not ledger.is_done("a.png", h, ["project", "geojson:/out"])
+    assert ledger.outputs("a.png", h) == {"geojson:/out"}
     ledger.record("a.png", h, outputs=["project"])
     ledger.record("b.png", h, outputs=["geojson:/out"])
     ledger.close()
     lines = path.read_text().splitlines()
     assert len(lines) == 4 and json.loads(lines[2])["image"] == "a.png" and json.loads(lines[3])["image"] == "b.png"
     reread = Ledger(path, lock=False)
-    assert reread.is_done("b.png", h) and reread.is_done("a.png", h, ["project", "geojson:/out"])
+    assert reread.outputs("b.png", h) == {"geojson:/out"}
     assert reread.outputs("a.png", h) == {"project", "geojson:/out"}
 
 
@@ -143,7 +143,7 @@ def test_ledger_survives_torn_lines_and_refuses_a_second_batch(tmp_path: Path) -
 _WRITER = """
 import os, sys, time
 from pathlib import Path
-from pathosam_server.batch_journal import guarded
+from pathosam_server.batch.journal import guarded
 folder = Path(sys.argv[1])
 def qupath_like_save():
     os.replace(folder / "data.qpdata", folder / "data.qpdata.bkp")
@@ -169,6 +169,7 @@ def test_journal_rolls_back_a_save_killed_mid_write(tmp_path: Path) -> None:
     assert proc.stdout.readline().strip() == "writing"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
+    proc.stdout.close()
     assert (folder / JOURNAL_NAME).exists() and (folder / "data.qpdata").read_bytes() != b"OLD" * 5000  # torn
     assert recover(folder)
     assert (folder / "data.qpdata").read_bytes() == b"OLD" * 5000
@@ -190,8 +191,8 @@ def test_journal_rolls_back_a_save_killed_mid_write(tmp_path: Path) -> None:
 
 
 def test_project_recovery_runs_before_paquo_reads_anything(tmp_path: Path) -> None:
-    from pathosam_server.batch_sources import SourceError
-    from pathosam_server.paquo_project import project_file, recover_project
+    from pathosam_server.batch.paquo_project import project_file, recover_project
+    from pathosam_server.errors import SourceError
 
     (tmp_path / "project.qpproj").write_text("{}")
     assert project_file(tmp_path) == tmp_path / "project.qpproj"

@@ -144,7 +144,7 @@ def test_same_relocations_and_exclusions(pom, gradle):
     assert prefix == props["shade.prefix"]
     assert sorted(gradle_packages) == sorted(relocations)
     assert all(shaded == f"{prefix}.{pkg}" for pkg, shaded in relocations.items())
-    assert f'relocate(pkg, "${{shadePrefix}}.${{pkg}}")' in shadow_block
+    assert 'relocate(pkg, "${shadePrefix}.${pkg}")' in shadow_block
     assert "mergeServiceFiles()" in shadow_block
 
     excluded_artifacts = {e.text.split(":")[1] for e in shade.findall(".//m:artifactSet/m:excludes/m:exclude", NS)}

@@ -7,16 +7,15 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
+from conftest import ROOT, noise_image
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
 
-from conftest import ROOT, noise_image
 from pathosam_server.grpc_api import pathosam_pb2 as pb
 from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
 
@@ -56,6 +55,7 @@ def test_serve_answers_health_and_info_then_stops_on_sigterm(random_checkpoint: 
         proc.kill()
 
 
+@pytest.mark.slow
 def test_segment_writes_qupath_geojson(tmp_path: Path, random_checkpoint: Path) -> None:
     image = tmp_path / "tile.png"
     Image.fromarray(noise_image(3, 150, 210)).save(image)

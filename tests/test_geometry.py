@@ -6,9 +6,10 @@ import pytest
 import shapely
 from scipy import ndimage
 
-from pathosam_server import geometry
-from pathosam_server.pipeline import Params, TileJob, nuclei_from_labels
-from pathosam_server.tiling import Rect, plan_tiles
+from pathosam_server.geometry import polygons as geometry
+from pathosam_server.geometry.tiling import Rect, plan_tiles
+from pathosam_server.inference.pipeline import TileJob, nuclei_from_labels
+from pathosam_server.records import Params
 
 EXACT = Params(simplify_tolerance=0.0, min_size=0, classify=False)
 

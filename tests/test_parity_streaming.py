@@ -5,16 +5,17 @@ import random
 
 import numpy as np
 import pytest
-
 from conftest import _serve, _stub, noise_image, raw_image
-from pathosam_server import geometry, wire
-from pathosam_server.grpc_api import pathosam_pb2 as pb
-from pathosam_server.images import ArraySource
-from pathosam_server.pipeline import Params
-from pathosam_server.regions import segment_region
-from pathosam_server.tiling import Rect, plan_tiles
-
 from shapely.geometry import MultiPolygon, Polygon
+
+from pathosam_server.formats.images import ArraySource
+from pathosam_server.geometry import polygons as geometry
+from pathosam_server.geometry.seams import SeamGuard
+from pathosam_server.geometry.tiling import Rect, plan_tiles
+from pathosam_server.grpc_api import pathosam_pb2 as pb
+from pathosam_server.inference.regions import segment_region
+from pathosam_server.records import Params
+from pathosam_server.rpc import wire
 
 
 def proto_to_shapely(g: pb.Geometry):
@@ -39,7 +40,7 @@ def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
 def micro_sam_stub(random_checkpoint):
     """A server whose tiles are stretched per channel as micro-sam's inference does (--tile-normalization
     micro-sam): with it the pipeline must reproduce micro-sam exactly."""
-    from pathosam_server.models import ModelManager, local_spec
+    from pathosam_server.inference.models import ModelManager, local_spec
 
     manager = ModelManager([local_spec(random_checkpoint, name="random", tile_normalization="micro-sam")], "cpu")
     serving = _serve(manager, 8 * 1024 * 1024)
@@ -64,6 +65,7 @@ def test_server_instances_equal_micro_sam_ais(micro_sam_stub, random_checkpoint)
     assert same_partition(got, np.asarray(expected))
 
 
+@pytest.mark.slow
 def test_streamed_region_any_order_owns_each_nucleus_once(stub, random_model) -> None:
     image = noise_image(11, 370, 690)
     region = Rect(50, 30, 600, 300)  # off-origin, non-square: two tiles, one seam (each tile costs seconds)
@@ -102,8 +104,10 @@ def test_streamed_region_any_order_owns_each_nucleus_once(stub, random_model) ->
     assert len({n.id for n in nuclei}) == len(nuclei)
 
     # The same plan in process (what `pathosam segment` runs) gives exactly the same nuclei.
+    guard = SeamGuard()
     local = list(segment_region(random_model.get(), ArraySource(image), region, 1.0,
-                                Params(simplify_tolerance=0, classify=False), tile_size=320, halo=32))
+                                Params(simplify_tolerance=0, classify=False), tile_size=320, halo=32, guard=guard))
+    assert summary.nuclei_dropped_at_seams == guard.dropped
     key = lambda c: (round(c[0], 6), round(c[1], 6))  # noqa: E731
     assert sorted(key((n.centroid_x, n.centroid_y)) for n in nuclei) == sorted(
         key((n.centroid_x, n.centroid_y)) for n in local

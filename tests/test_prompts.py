@@ -6,11 +6,11 @@ import threading
 import grpc
 import numpy as np
 import pytest
-
 from conftest import noise_image, raw_image
-from pathosam_server.embedding_cache import window_digest
+
 from pathosam_server.grpc_api import pathosam_pb2 as pb
 from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
+from pathosam_server.inference.embedding_cache import window_digest
 
 WINDOW = pb.Rect(x=1000, y=500, width=256, height=192)  # off-origin, non-square
 PIXELS = noise_image(21, 192, 256)
@@ -70,8 +70,8 @@ def test_bad_prompts(stub, request_fn, code, words) -> None:
 
 
 def test_digest_only_after_eviction_asks_for_pixels(random_model) -> None:
-    from pathosam_server.server import create_server
-    from pathosam_server.service import Limits
+    from pathosam_server.rpc.server import create_server
+    from pathosam_server.rpc.service import Limits
 
     srv, port, _ = create_server(random_model, "127.0.0.1", 0, Limits(cache_bytes=1))  # room for one window
     srv.start()

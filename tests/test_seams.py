@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from shapely.geometry import box
 
-from pathosam_server.pipeline import NucleusRecord
-from pathosam_server.seams import SeamGuard
-from pathosam_server.tiling import Rect
+from pathosam_server.geometry.seams import SeamGuard
+from pathosam_server.records import NucleusRecord, Rect
 
 
 def _nucleus(geom) -> NucleusRecord:

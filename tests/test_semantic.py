@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from pathosam_server import pipeline, semantic
-from pathosam_server.models import ModelError, ModelManager, local_spec
-from pathosam_server.pipeline import Params, TileJob
-from pathosam_server.synthetic import make_sample
-from pathosam_server.tiling import Rect
 from tiny_model_helpers import HELD_OUT_SEED, TINY_SEMANTIC
+
+from pathosam_server._testing.synthetic import make_sample
+from pathosam_server.errors import ModelError
+from pathosam_server.inference import pipeline, semantic
+from pathosam_server.inference.models import ModelManager, local_spec
+from pathosam_server.inference.pipeline import TileJob
+from pathosam_server.records import Params, Rect
 
 
 def test_class_precision_choices() -> None:
@@ -67,6 +68,7 @@ def test_semantic_decoder_sees_what_patho_sam_feeds_it(tiny_model) -> None:
     assert relative < 0.02 and agree > 0.99
 
 
+@pytest.mark.slow
 def test_bfloat16_classes_equal_float32_classes(tiny_model) -> None:
     model = tiny_model.get()
     sample = make_sample(HELD_OUT_SEED + 8)

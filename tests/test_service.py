@@ -4,12 +4,11 @@ from __future__ import annotations
 import io
 
 import grpc
-import numpy as np
 import pytest
+from conftest import noise_image, raw_image
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
 
-from conftest import noise_image, raw_image
 from pathosam_server.grpc_api import pathosam_pb2 as pb
 
 TILE = noise_image(1, 96, 128)
@@ -101,6 +100,7 @@ def test_message_too_large_is_resource_exhausted(stub) -> None:
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+@pytest.mark.slow
 def test_good_request_after_bad_ones_and_png_equals_raw(stub) -> None:
     raw = stub.SegmentTile(pb.SegmentTileRequest(tile=_tile(), params=pb.SegmentParams(simplify_tolerance=0)))
     buf = io.BytesIO()
@@ -119,7 +119,7 @@ def test_good_request_after_bad_ones_and_png_equals_raw(stub) -> None:
 
 def test_token_required_when_configured(random_model) -> None:
     from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
-    from pathosam_server.server import create_server
+    from pathosam_server.rpc.server import create_server
 
     srv, port, _ = create_server(random_model, "127.0.0.1", 0, token="s3cret")
     srv.start()
@@ -139,8 +139,8 @@ def test_token_required_when_configured(random_model) -> None:
 
 def test_model_without_semantic_decoder_returns_unclassified_nuclei(random_checkpoint) -> None:
     from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
-    from pathosam_server.models import ModelManager, local_spec
-    from pathosam_server.server import create_server
+    from pathosam_server.inference.models import ModelManager, local_spec
+    from pathosam_server.rpc.server import create_server
 
     plain = ModelManager([local_spec(random_checkpoint, name="plain")], "cpu")
     srv, port, _ = create_server(plain, "127.0.0.1", 0)
@@ -163,7 +163,7 @@ def test_tls_server_with_self_signed_certificate(random_model, tmp_path) -> None
     import subprocess
 
     from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
-    from pathosam_server.server import create_server
+    from pathosam_server.rpc.server import create_server
 
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from pathosam_server.synthetic import CLASS_NAMES, SyntheticSample, make_region, make_sample
+from pathosam_server._testing.synthetic import CLASS_NAMES, SyntheticSample, make_region, make_sample
 
 
 @pytest.fixture(scope="module")
@@ -111,15 +109,7 @@ def test_connective_nuclei_are_elongated(sample: SyntheticSample) -> None:
         assert eig[1] > 3 * eig[0]
 
 
-def test_sample_is_fast() -> None:
-    start = time.perf_counter()
-    make_sample(21)
-    assert time.perf_counter() - start < 2.0  # well under 1 s on an idle machine
-
-
-def test_region_shape_and_speed() -> None:
-    start = time.perf_counter()
+def test_region_shape() -> None:
     r = make_region(4)
-    assert time.perf_counter() - start < 10.0
     assert r.image.shape == (1536, 2048, 3)
     assert r.instances.max() > 500

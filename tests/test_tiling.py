@@ -5,8 +5,10 @@ import itertools
 
 import numpy as np
 import pytest
+from grids import plan_grid
 
-from pathosam_server.tiling import CoreIndex, Rect, plan_tiles, tile_pixel_size
+from pathosam_server.geometry.tiling import CoreIndex, plan_tiles, tile_pixel_size
+from pathosam_server.records import Rect
 
 
 @pytest.mark.parametrize(
@@ -20,7 +22,7 @@ from pathosam_server.tiling import CoreIndex, Rect, plan_tiles, tile_pixel_size
 )
 def test_cores_partition_region(region: Rect, d: float, tile: int, halo: int, origin) -> None:
     img_w, img_h = region.x1 + 50, region.y1 + 10
-    tiles = plan_tiles(region, d, tile, halo, img_w, img_h, origin=origin)
+    tiles = plan_grid(region, d, tile, halo, img_w, img_h, origin=origin)
     cover = np.zeros((region.height, region.width), np.int32)
     for t in tiles:
         c = t.core

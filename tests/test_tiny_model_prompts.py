@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import ndimage
-
-from pathosam_server.grpc_api import pathosam_pb2 as pb
-from pathosam_server.synthetic import make_sample
-from pathosam_server.tiling import Rect
 from tiny_model_helpers import HELD_OUT_SEED, rasterize_nuclei, raw_image
+
+from pathosam_server._testing.synthetic import make_sample
+from pathosam_server.grpc_api import pathosam_pb2 as pb
+from pathosam_server.records import Rect
 
 WINDOW = Rect(2000, 3000, 512, 512)
 MAX_OBJECTS = 64  # per Prompt call: the server's default limit

@@ -12,14 +12,21 @@ import os
 import numpy as np
 import pytest
 from shapely.strtree import STRtree
-
-from pathosam_server.grpc_api import pathosam_pb2 as pb
-from pathosam_server.synthetic import CLASS_NAMES, make_region, make_sample
-from pathosam_server.tiling import Rect
 from tiny_model_helpers import (
-    HELD_OUT_SEED, inner_tile_edges, match, msa_sa50, rasterize_nuclei, raw_image, stream_region, straight_cuts,
+    HELD_OUT_SEED,
+    inner_tile_edges,
+    match,
+    msa_sa50,
+    rasterize_nuclei,
+    raw_image,
+    straight_cuts,
+    stream_region,
     to_shapely,
 )
+
+from pathosam_server._testing.synthetic import CLASS_NAMES, make_region, make_sample
+from pathosam_server.grpc_api import pathosam_pb2 as pb
+from pathosam_server.records import Rect
 
 N_QUALITY_TILES = 3
 
@@ -44,6 +51,7 @@ def held_out(tiny_server):
     return results
 
 
+@pytest.mark.slow
 def test_instance_quality_on_held_out_tiles(held_out) -> None:
     scores = [msa_sa50(pred, sample.instances) for sample, _, pred in held_out]
     msa, sa50 = np.mean(scores, axis=0)
@@ -51,6 +59,7 @@ def test_instance_quality_on_held_out_tiles(held_out) -> None:
     assert msa >= 0.48 and sa50 >= 0.78, f"mSA {msa:.3f} (floor 0.48), SA50 {sa50:.3f} (floor 0.78)"
 
 
+@pytest.mark.slow
 def test_class_accuracy_on_held_out_tiles(held_out) -> None:
     confusion = np.zeros((6, 6), dtype=int)  # rows: ground truth, columns: predicted
     for sample, resp, pred in held_out:
@@ -101,6 +110,7 @@ def _inside(n, r: Rect, margin: float) -> bool:
     return r.x + margin <= n.centroid_x < r.x1 - margin and r.y + margin <= n.centroid_y < r.y1 - margin
 
 
+@pytest.mark.slow
 def test_two_tile_grids_agree_and_cut_no_nucleus(two_grids) -> None:
     sample, runs = two_grids
     height, width = sample.instances.shape
@@ -162,6 +172,7 @@ def test_two_tile_grids_agree_and_cut_no_nucleus(two_grids) -> None:
     assert share >= 0.965, f"classes differ between grids for {len(differ)} of {len(pairs_in)} nuclei: {differ}"
 
 
+@pytest.mark.slow
 def test_off_origin_downsampled_region_lands_on_ground_truth(tiny_stub) -> None:
     """A region at downsample 2, off the origin and not square, lands where its nuclei are.
 
@@ -221,7 +232,7 @@ def test_cut_detector_sees_a_nucleus_cut_by_its_tile() -> None:
     """The seam test's cut detector is not blind: a disc clipped by a tile border is reported."""
     from shapely.geometry import Point, box
 
-    from pathosam_server.tiling import PlannedTile
+    from pathosam_server.geometry.tiling import PlannedTile
 
     tile = PlannedTile(rect=Rect(0, 0, 448, 448), core=Rect(64, 64, 320, 320), width=448, height=448)
     vertical, horizontal = inner_tile_edges([tile], 1000, 1000)

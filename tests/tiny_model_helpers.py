@@ -11,12 +11,15 @@ from pathlib import Path
 
 import numpy as np
 from elf.evaluation import mean_segmentation_accuracy
+from grids import plan_grid
 from shapely.geometry import MultiPolygon, Polygon
 
-from pathosam_server import geometry, wire
+from pathosam_server.formats.images import ArraySource
+from pathosam_server.geometry import polygons as geometry
+from pathosam_server.geometry.tiling import PlannedTile
 from pathosam_server.grpc_api import pathosam_pb2 as pb
-from pathosam_server.images import ArraySource
-from pathosam_server.tiling import PlannedTile, Rect, plan_tiles
+from pathosam_server.records import Rect
+from pathosam_server.rpc import wire
 
 TINY_MODEL_DIR = Path(__file__).resolve().parent / "fixtures" / "tiny_model"
 TINY_MODEL = TINY_MODEL_DIR / "vit_t_synthetic.pt"
@@ -76,7 +79,7 @@ def stream_region(
         The streamed result.
     """
     height, width = image.shape[:2]
-    plan = plan_tiles(region, downsample, tile_size, halo, width, height, origin=origin)
+    plan = plan_grid(region, downsample, tile_size, halo, width, height, origin=origin)
     source = ArraySource(image)
     start = pb.RegionStart(region=wire.rect_to_proto(region), downsample=downsample, image_width=width,
                            image_height=height, params=params or pb.SegmentParams())

@@ -2,6 +2,7 @@
 
 Usage: python tools/generate_stubs.py [OUTPUT_ROOT]   (default: python_server)
 """
+
 from __future__ import annotations
 
 import sys

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python_server"))
 from micro_sam.automatic_segmentation import automatic_instance_segmentation, get_predictor_and_segmenter  # noqa
 from micro_sam.instance_segmentation import get_unetr  # noqa: E402
 from micro_sam.prompt_based_segmentation import segment_from_box, segment_from_points  # noqa: E402
-from pathosam_server.synthetic import make_sample  # noqa: E402
+from pathosam_server._testing.synthetic import make_sample  # noqa: E402
 
 MODEL_FILE = "vit_t_synthetic.pt"
 SEMANTIC_FILE = "vit_t_synthetic_semantic_decoder.pt"

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python_server"))
 from micro_sam.instance_segmentation import get_unetr  # noqa: E402
 from micro_sam.prompt_generators import IterativePromptGenerator  # noqa: E402
 from micro_sam.training.util import ConvertToSamInputs, get_trainable_sam_model  # noqa: E402
-from pathosam_server.synthetic_dataset import SyntheticNucleiDataset  # noqa: E402
+from synthetic_dataset import SyntheticNucleiDataset  # noqa: E402  (training/, next to this script)
 
 MODEL_FILE = "vit_t_synthetic.pt"
 SEMANTIC_FILE = "vit_t_synthetic_semantic_decoder.pt"

@@ -1,4 +1,5 @@
 """`python -m pathosam_server ...` runs the CLI."""
+
 import sys
 
 from .cli import main

@@ -269,7 +269,7 @@ class Timings(_message.Message):
     def __init__(self, encoder_seconds: _Optional[float] = ..., decoder_seconds: _Optional[float] = ..., postprocess_seconds: _Optional[float] = ..., total_seconds: _Optional[float] = ...) -> None: ...
 
 class RegionSummary(_message.Message):
-    __slots__ = ("nuclei", "tiles", "nuclei_per_class", "timings", "core_coverage", "nuclei_touching_tile_edge", "model")
+    __slots__ = ("nuclei", "tiles", "nuclei_per_class", "timings", "core_coverage", "nuclei_touching_tile_edge", "model", "nuclei_dropped_at_seams")
     class NucleiPerClassEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -284,6 +284,7 @@ class RegionSummary(_message.Message):
     CORE_COVERAGE_FIELD_NUMBER: _ClassVar[int]
     NUCLEI_TOUCHING_TILE_EDGE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    NUCLEI_DROPPED_AT_SEAMS_FIELD_NUMBER: _ClassVar[int]
     nuclei: int
     tiles: int
     nuclei_per_class: _containers.ScalarMap[str, int]
@@ -291,7 +292,8 @@ class RegionSummary(_message.Message):
     core_coverage: float
     nuclei_touching_tile_edge: int
     model: str
-    def __init__(self, nuclei: _Optional[int] = ..., tiles: _Optional[int] = ..., nuclei_per_class: _Optional[_Mapping[str, int]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., core_coverage: _Optional[float] = ..., nuclei_touching_tile_edge: _Optional[int] = ..., model: _Optional[str] = ...) -> None: ...
+    nuclei_dropped_at_seams: int
+    def __init__(self, nuclei: _Optional[int] = ..., tiles: _Optional[int] = ..., nuclei_per_class: _Optional[_Mapping[str, int]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., core_coverage: _Optional[float] = ..., nuclei_touching_tile_edge: _Optional[int] = ..., model: _Optional[str] = ..., nuclei_dropped_at_seams: _Optional[int] = ...) -> None: ...
 
 class NucleusBatch(_message.Message):
     __slots__ = ("nuclei", "tile_index")

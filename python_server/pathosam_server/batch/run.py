@@ -1,0 +1,355 @@
+"""Headless batches: every selected image of a QuPath project (or image folder), resumable.
+
+Per image, in this order, so that a kill at any moment loses nothing and duplicates nothing:
+1. skip it if the ledger (or, for a project, the image's own saved data) says its outputs are done
+   with these settings;
+2. compute all its regions' nuclei in memory (nothing is written while the model runs);
+3. write the GeoJSON file atomically (temp file + rename);
+4. write the project entry: remove our earlier detections (--replace), add the new ones, save it
+   all-or-nothing (``batch.journal``) together with a property naming the settings;
+5. append the image to the ledger (fsync'ed).
+A kill before 5 redoes the image: 3 is an overwrite, 4 either rolled back or recognised by its
+property in 1. So every image ends up written exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import io
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ..classes import UNCLASSIFIED
+from ..errors import ImageReadError
+from ..files import atomic_write
+from ..formats.geojson import write_geojson
+from ..records import NucleusRecord
+from .ledger import Ledger, settings_hash
+from .runner import Runner, plan_regions
+from .sources import OUTPUT_SUFFIX, BatchImage, BatchSource, ProjectWrite, RegionSelection, select_regions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchOptions:
+    """What a batch does besides segmenting.
+
+    Attributes:
+        regions: Which regions of each image.
+        image_pattern: Glob on image names.
+        downsample: Fixed level-0 pixels per working pixel (None: from pixel_size_um, else 1).
+        pixel_size_um: Working pixel size; downsample = this / the image's pixel size.
+        replace: Remove our earlier detections in the regions before writing (project only).
+        force: Redo images the ledger lists as done (implies replace, so nothing is duplicated).
+        dry_run: Only list what would run.
+        geojson_dir: Also write one QuPath GeoJSON per image here.
+        write_project: Write detections into the project (QuPath source only).
+        quiet: No progress bars.
+    """
+
+    regions: RegionSelection
+    image_pattern: str = "*"
+    downsample: Optional[float] = None
+    pixel_size_um: Optional[float] = None
+    replace: bool = False
+    force: bool = False
+    dry_run: bool = False
+    geojson_dir: Optional[Path] = None
+    write_project: bool = False
+    quiet: bool = False
+
+
+@dataclass
+class ImageReport:
+    """What happened to one image (one row of the closing table)."""
+
+    name: str
+    status: str
+    regions: int = 0
+    tiles: int = 0
+    downsample: float = 1.0
+    per_class: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_class.values())
+
+
+def batch_settings(runner: Runner, options: BatchOptions) -> dict:
+    """Everything that changes the results, for the ledger's settings hash.
+
+    Not in it: servers, token, image pattern, and the outputs (the ledger tracks those per image, so
+    adding ``--geojson-dir`` later writes the missing files without adding detections twice).
+    """
+    p = runner.params
+    return {
+        "model": runner.identity,
+        "tile_size": runner.tile_size,
+        "halo": runner.halo,
+        "downsample": options.downsample,
+        "pixel_size_um": options.pixel_size_um,
+        "regions": str(options.regions),
+        "params": {"classify": p.classify, "simplify": p.simplify_tolerance, "min_size": p.min_size},
+    }
+
+
+def wanted_outputs(options: BatchOptions) -> set[str]:
+    """The outputs a run must produce for each image: ``project`` and/or ``geojson:DIR``."""
+    out = {"project"} if options.write_project else set()
+    if options.geojson_dir is not None:
+        out.add(f"geojson:{options.geojson_dir.resolve()}")
+    return out
+
+
+def image_downsample(image: BatchImage, options: BatchOptions) -> float:
+    """The downsample for one image: fixed, or the working pixel size over the image's calibration."""
+    if options.pixel_size_um is None:
+        return options.downsample or 1.0
+    size = image.pixel_size_um()
+    if not size:
+        log.warning(
+            "'%s' has no pixel size calibration: using downsample 1 instead of %.3g um/px",
+            image.name,
+            options.pixel_size_um,
+        )
+        return 1.0
+    return options.pixel_size_um / size
+
+
+def clip_to_roi(nuclei: Iterable[NucleusRecord], roi: BaseGeometry) -> list[NucleusRecord]:
+    """Keep the nuclei whose centroid lies in the ROI, their outlines cut at its border.
+
+    Args:
+        nuclei: Nuclei of the region's bounding box.
+        roi: The region's polygon.
+
+    Returns:
+        The kept nuclei (geometry and area updated where cut).
+    """
+    shapely.prepare(roi)
+    out = []
+    for n in nuclei:
+        if not shapely.contains_xy(roi, n.centroid_x, n.centroid_y):
+            continue
+        if not roi.covers(n.geometry):
+            cut = n.geometry.intersection(roi)
+            parts = [g for g in getattr(cut, "geoms", [cut]) if g.geom_type == "Polygon" and g.area > 0]
+            if not parts:
+                continue
+            n.geometry = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+            n.area = float(n.geometry.area)
+        out.append(n)
+    return out
+
+
+def geojson_names(images: Sequence[BatchImage]) -> dict[str, str]:
+    """Output file name per image key: the image name made file-safe, the key added where names repeat."""
+    safe = {im.key: re.sub(r"[^A-Za-z0-9._ -]", "_", im.name) or "image" for im in images}
+    counts = Counter(safe.values())
+    return {
+        k: (f"{v}-{re.sub(r'[^A-Za-z0-9]', '_', k)}" if counts[v] > 1 else v) + OUTPUT_SUFFIX for k, v in safe.items()
+    }
+
+
+def _bar(quiet: bool, **kwargs: Any):
+    from tqdm import tqdm
+
+    return tqdm(disable=quiet, dynamic_ncols=True, **kwargs)
+
+
+def run_batch(
+    source: BatchSource, runner: Runner, options: BatchOptions, ledger: Ledger, classes: Optional[dict[str, Any]] = None
+) -> list[ImageReport]:
+    """Run (or, with dry_run, plan) the batch over the source's selected images.
+
+    Args:
+        source: FolderSource or QuPathSource.
+        runner: InProcessRunner or ServerPool.
+        options: Batch options.
+        ledger: The ledger (a dry run opens it without its lock).
+        classes: Class name -> project PathClass (project writes only).
+
+    Returns:
+        One report per selected image.
+    """
+    images = [im for im in source.images() if fnmatch.fnmatchcase(im.name, options.image_pattern)]
+    batch = _BatchRun(
+        runner, options, ledger, settings_hash(batch_settings(runner, options)), classes or {}, geojson_names(images)
+    )
+    reports = []
+    overall = _bar(options.quiet, total=len(images), unit="image", desc="images", position=0)
+    for image in images:
+        t0 = time.perf_counter()
+        report = batch.process(image)
+        report.seconds = report.seconds or time.perf_counter() - t0
+        reports.append(report)
+        overall.update(1)
+    overall.close()
+    return reports
+
+
+def _done_report(name: str, rec: Optional[dict], status: str) -> ImageReport:
+    rec = rec or {}
+    return ImageReport(
+        name,
+        status,
+        rec.get("regions", 0),
+        rec.get("tiles", 0),
+        rec.get("downsample", 1.0),
+        Counter(rec.get("per_class", {})),
+        rec.get("seconds", 0.0),
+    )
+
+
+@dataclass
+class _BatchRun:
+    """What every image of one batch shares: how it runs, where results go, the settings hash."""
+
+    runner: Runner
+    options: BatchOptions
+    ledger: Ledger
+    settings: str
+    classes: dict[str, Any]
+    names: dict[str, str]  # GeoJSON file name per image key
+
+    def process(self, image: BatchImage) -> ImageReport:
+        """Skip, or segment and write, one image (the order of work in the module docstring)."""
+        options, ledger, settings = self.options, self.ledger, self.settings
+        have = ledger.outputs(image.key, settings) if not options.force else set()
+        needed = (wanted_outputs(options) or {"(no output: dry run)"}) - have
+        if not needed:
+            return _done_report(image.name, ledger.get(image.key, settings), "done earlier")
+        if "project" in needed and not options.dry_run and not options.force:
+            saved = image.written(settings)
+            if saved is not None:
+                # saved by a run killed before it reached the ledger: the ledger catches up, nothing is redone
+                have.add("project")
+                needed.discard("project")
+                ledger.record(image.key, settings, outputs=have, name=image.name, **saved)
+                if not needed:
+                    return _done_report(image.name, saved, "done earlier")
+        try:
+            pixels = image.open_pixels()
+        except ImageReadError as err:
+            log.error("%s", err)
+            return ImageReport(image.name, f"failed: {err}")
+        try:
+            return self._segment_and_write(image, pixels, have, needed)
+        except ImageReadError as err:  # e.g. a truncated file: that image fails, the batch goes on
+            log.error("%s", err)
+            return ImageReport(image.name, f"failed: {err}")
+        finally:
+            getattr(pixels, "close", lambda: None)()
+
+    def _segment_and_write(self, image: BatchImage, pixels: Any, have: set[str], needed: set[str]) -> ImageReport:
+        options, runner = self.options, self.runner
+        t0 = time.perf_counter()
+        downsample = image_downsample(image, options)
+        regions = select_regions(image.annotations(), options.regions, pixels.width, pixels.height)
+        report = ImageReport(image.name, "no regions", len(regions), downsample=downsample)
+        if not regions:
+            return report
+        plans = plan_regions(
+            [r.rect for r in regions], downsample, runner.tile_size, runner.halo, pixels.width, pixels.height
+        )
+        report.tiles = sum(len(p) for p in plans)
+        if options.dry_run:
+            report.status = "would run"
+            return report
+        bar = _bar(options.quiet, total=report.tiles, unit="tile", desc=image.name[:24], position=1, leave=False)
+        try:
+            found = runner.run(pixels, [r.rect for r in regions], downsample, on_tile=lambda: bar.update(1))
+        finally:
+            bar.close()
+        found = [clip_to_roi(n, r.roi) for n, r in zip(found, regions)]
+        for group in found:
+            report.per_class.update(n.class_name or UNCLASSIFIED for n in group)
+        report.seconds = time.perf_counter() - t0
+        info = {
+            "regions": report.regions,
+            "tiles": report.tiles,
+            "downsample": downsample,
+            "per_class": dict(report.per_class),
+            "nuclei": report.total,
+            "seconds": round(report.seconds, 1),
+        }
+        if any(o.startswith("geojson:") for o in needed):
+            assert options.geojson_dir is not None  # a geojson output is only wanted with a folder
+            write_geojson([n for group in found for n in group], options.geojson_dir / self.names[image.key])
+        if "project" in needed:
+            image.write(
+                ProjectWrite(regions, found, self.settings, options.replace or options.force, self.classes, info)
+            )
+        report.status = "done"
+        self.ledger.record(image.key, self.settings, outputs=have | needed, name=image.name, **info)
+        return report
+
+
+def summary_table(reports: Sequence[ImageReport]) -> str:
+    """The closing table: nuclei per class per image, plus regions, tiles and status."""
+    classes = sorted({c for r in reports for c in r.per_class}, key=lambda c: (c == UNCLASSIFIED, c))
+    head = ["image", *classes, "total", "regions", "tiles", "status"]
+    rows = [
+        [
+            r.name,
+            *(str(r.per_class.get(c, 0)) for c in classes),
+            str(r.total),
+            str(r.regions),
+            str(r.tiles),
+            r.status[:60],
+        ]
+        for r in reports
+    ]
+    if reports:
+        rows.append(
+            [
+                "TOTAL",
+                *(str(sum(r.per_class.get(c, 0) for r in reports)) for c in classes),
+                str(sum(r.total for r in reports)),
+                str(sum(r.regions for r in reports)),
+                str(sum(r.tiles for r in reports)),
+                "",
+            ]
+        )
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+
+    def fmt(cells: list[str]) -> str:  # first and last column left-aligned, numbers right-aligned
+        return "  ".join(
+            c.ljust(w) if i == 0 or i == len(cells) - 1 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        )
+
+    return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, rows)])
+
+
+def write_csv(reports: Sequence[ImageReport], path: Path) -> None:
+    """The per-image, per-class counts as CSV, written atomically."""
+    classes = sorted({c for r in reports for c in r.per_class}, key=lambda c: (c == UNCLASSIFIED, c))
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["image", "status", "regions", "tiles", "downsample", *classes, "total", "seconds"])
+    for r in reports:
+        w.writerow(
+            [
+                r.name,
+                r.status,
+                r.regions,
+                r.tiles,
+                f"{r.downsample:.4g}",
+                *(r.per_class.get(c, 0) for c in classes),
+                r.total,
+                f"{r.seconds:.1f}",
+            ]
+        )
+    atomic_write(path, buf.getvalue())

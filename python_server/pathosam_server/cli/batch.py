@@ -1,0 +1,180 @@
+"""`pathosam batch`: the command line of headless batches over a QuPath project or an image folder."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from ..batch.ledger import LEDGER_NAME, Ledger
+from ..batch.run import BatchOptions, run_batch, summary_table, write_csv
+from ..batch.runner import InProcessRunner, Runner, ServerPool
+from ..batch.sources import BatchSource, FolderSource, RegionSelection
+from .common import CliError, add_model_args, add_segment_args, model_manager, params
+
+log = logging.getLogger("pathosam")
+
+EPILOG = """\
+examples:
+  pathosam batch project.qpproj --regions class:Tumor --server gpu1:50051 --server gpu2:50051
+  pathosam batch project.qpproj --images '*.svs' --regions whole --pixel-size-um 0.25 --dry-run
+  pathosam batch --images-dir slides/ --geojson-dir nuclei/ --regions annotations --csv counts.csv
+
+A killed run resumes where it stopped: run the same command again. The ledger
+(PROJECT_DIR/pathosam-batch.ledger, or GEOJSON_DIR/pathosam-batch.ledger for --images-dir)
+records each finished image with a hash of the settings; changed settings redo the images.
+Do not run a batch on a project that is open in QuPath at the same time.
+"""
+
+
+def add_parser(sub: Any) -> None:
+    """Add the ``batch`` subcommand to the ``pathosam`` parser.
+
+    Args:
+        sub: The subparsers object of ``cli.build_parser``.
+    """
+    b = sub.add_parser(
+        "batch",
+        help="segment a QuPath project (or a folder of images) headlessly, resumably",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    b.add_argument(
+        "project", nargs="?", type=Path, help="QuPath project: a .qpproj file or its folder (needs QuPath + paquo)"
+    )
+    b.add_argument(
+        "--images-dir",
+        type=Path,
+        help="instead of a project: a folder of images, each with optional "
+        "annotations in NAME.geojson next to it (QuPath's GeoJSON); no QuPath needed; needs --geojson-dir",
+    )
+    b.add_argument("--images", default="*", metavar="PATTERN", help="glob on image names (default: all)")
+    b.add_argument(
+        "--regions",
+        default="annotations",
+        metavar="WHICH",
+        help="whole | annotations | class:NAME (default annotations: every annotation of each image)",
+    )
+    res = b.add_mutually_exclusive_group()
+    res.add_argument("--downsample", type=float, help="level-0 pixels per working pixel (default 1)")
+    res.add_argument(
+        "--pixel-size-um",
+        type=float,
+        help="working pixel size: downsample = this / the image's pixel "
+        "size (PathoSAM was trained at about 0.25); uncalibrated images fall back to downsample 1",
+    )
+    add_segment_args(b)
+    b.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="PathoSAM server; repeat to spread tiles over several (default: run the model in this process)",
+    )
+    b.add_argument("--token", help="bearer token of the servers (or set PATHOSAM_TOKEN)")
+    b.add_argument("--replace", action="store_true", help="first remove earlier PathoSAM detections in the regions")
+    b.add_argument("--force", action="store_true", help="redo images the ledger lists as done (implies --replace)")
+    b.add_argument("--dry-run", action="store_true", help="list images, regions and tile counts; run nothing")
+    b.add_argument("--geojson-dir", type=Path, help="also write one QuPath GeoJSON file per image here")
+    b.add_argument("--csv", type=Path, help="write nuclei per class per image to this CSV file")
+    b.add_argument("--ledger", type=Path, help="ledger file (default: next to the project / in --geojson-dir)")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_model_args(b)
+    b.set_defaults(func=run)
+
+
+def _check(args: argparse.Namespace) -> RegionSelection:
+    """Validate option combinations before anything slow starts."""
+    if (args.project is None) == (args.images_dir is None):
+        raise CliError("give either a QuPath project (PROJECT.qpproj) or --images-dir DIR")
+    if args.images_dir is not None and args.geojson_dir is None and not args.dry_run:
+        raise CliError("--images-dir needs --geojson-dir: without a project the results go to GeoJSON files")
+    try:
+        selection = RegionSelection.parse(args.regions)
+    except ValueError as err:
+        raise CliError(str(err)) from err
+    for name in ("downsample", "pixel_size_um"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise CliError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if args.simplify is not None and not 0 <= args.simplify <= 1:
+        raise CliError(f"--simplify must be in [0, 1] tile pixels, got {args.simplify}")
+    if args.server and (args.model_path or args.decoder_path or args.semantic_decoder_path):
+        raise CliError(
+            "--model-path/--decoder-path are for in-process inference; servers load their own weights "
+            "(use --model NAME to pick one of a server's models)"
+        )
+    for address in args.server:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise CliError(f"--server needs HOST:PORT, got '{address}'")
+    if args.csv is not None and not args.csv.parent.is_dir():
+        raise CliError(f"folder of --csv '{args.csv.parent}' does not exist")
+    return selection
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a batch.
+
+    Args:
+        args: Parsed options.
+
+    Returns:
+        0 when every selected image is done, 1 when some failed.
+    """
+    selection = _check(args)
+    if args.geojson_dir is not None and not args.dry_run:
+        args.geojson_dir.mkdir(parents=True, exist_ok=True)
+    project = None
+    with contextlib.ExitStack() as stack:
+        source: BatchSource
+        if args.project is not None:
+            from ..batch.paquo_project import QuPathSource  # the one module that imports paquo (starts QuPath's JVM)
+
+            source = project = QuPathSource(args.project, writable=not args.dry_run)
+        else:
+            source = FolderSource(args.images_dir)
+        stack.callback(source.close)
+        settings = params(args)
+        token = args.token or os.environ.get("PATHOSAM_TOKEN") or None
+        runner: Runner
+        if args.server:
+            runner = ServerPool(args.server, args.model or "", settings, token, args.tile_size, args.halo)
+        else:
+            runner = InProcessRunner(model_manager(args), settings, args.tile_size, args.halo)
+        stack.callback(runner.close)
+        ledger_path = args.ledger or (
+            (source.location if args.project else args.geojson_dir or source.location) / LEDGER_NAME
+        )
+        ledger = Ledger(ledger_path, lock=not args.dry_run)
+        stack.callback(ledger.close)
+        options = BatchOptions(
+            regions=selection,
+            image_pattern=args.images,
+            downsample=args.downsample,
+            pixel_size_um=args.pixel_size_um,
+            replace=args.replace,
+            force=args.force,
+            dry_run=args.dry_run,
+            geojson_dir=args.geojson_dir,
+            write_project=args.project is not None,
+            quiet=args.quiet,
+        )
+        classes = None
+        if project is not None and not args.dry_run and settings.classify:
+            classes = project.path_classes(runner.class_colours)
+        reports = run_batch(source, runner, options, ledger, classes)
+    print(summary_table(reports))
+    if not reports:
+        print(f"no image matches --images '{args.images}'")
+    for worker, tiles in sorted(runner.tiles_per_worker.items()):
+        print(f"tiles on {worker}: {tiles}")
+    if args.csv is not None:
+        write_csv(reports, args.csv)
+        print(f"counts -> {args.csv}")
+    if not args.dry_run:
+        print(f"ledger: {ledger.path}")
+    return 1 if any(r.status.startswith("failed") for r in reports) else 0

@@ -1,0 +1,133 @@
+"""What several commands share: the user-facing error, model options, segmentation options."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+from ..errors import PathoSamError
+from ..records import Params, Rect
+
+if TYPE_CHECKING:  # torch loads only when a command builds a model
+    from ..inference.models import ModelManager
+
+
+class CliError(PathoSamError):
+    """A user-facing error of the command line: printed as one line, exit status 2."""
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    """The options that choose and load a model (serve, segment, prompt, batch).
+
+    Args:
+        p: The subcommand's parser.
+    """
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default=None, help="micro-sam registry name (default vit_b_histopathology)")
+    g.add_argument("--model-path", type=Path, help="local checkpoint (works offline)")
+    g.add_argument("--decoder-path", type=Path, help="local AIS decoder weights, if not inside the checkpoint")
+    g.add_argument("--semantic-decoder-path", type=Path, help="local semantic (class) decoder weights")
+    g.add_argument("--model-name", help="name to serve a local checkpoint under (default: file stem)")
+    g.add_argument("--tile-size", type=int, default=None, help="inner tile edge in working pixels (384)")
+    g.add_argument("--halo", type=int, default=None, help="tile halo in working pixels (64)")
+    g.add_argument(
+        "--no-classes",
+        action="store_true",
+        help="instances only: no semantic (class) decoder is loaded and no classes are computed",
+    )
+    g.add_argument(
+        "--class-precision",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="arithmetic of the semantic decoder; auto = bfloat16 where the CPU/GPU runs it natively",
+    )
+    g.add_argument(
+        "--tile-normalization",
+        choices=("none", "micro-sam"),
+        default="none",
+        help="none: tiles reach the model as they are (as PathoSAM was trained); micro-sam: stretch "
+        "each tile's channels to 0-255 like micro-sam's own inference (tile-dependent; parity)",
+    )
+    g.add_argument("--allow-pickle", action="store_true", help="allow unpickling a trusted local checkpoint")
+    g.add_argument("--device", default=os.environ.get("PATHOSAM_DEVICE", "auto"), help="auto|cpu|cuda|cuda:N|mps")
+
+
+def add_segment_args(p: argparse.ArgumentParser, min_size_help: str = "minimum nucleus size in tile pixels") -> None:
+    """The per-run segmentation options (``--simplify``, ``--min-size``).
+
+    Args:
+        p: The subcommand's parser.
+        min_size_help: Help text for ``--min-size``.
+    """
+    p.add_argument(
+        "--simplify", type=float, default=None, help="polygon simplification in tile pixels (0..1, default 0.5)"
+    )
+    p.add_argument("--min-size", type=int, default=None, help=min_size_help)
+
+
+def model_manager(args: argparse.Namespace) -> ModelManager:
+    """The model manager the model options describe (nothing is loaded yet).
+
+    Args:
+        args: Parsed options of ``add_model_args``.
+
+    Returns:
+        The manager, serving one model.
+    """
+    from ..inference.models import DEFAULT_MODEL, ModelManager, local_spec, registry_spec, select_device
+
+    extra = {k: v for k, v in (("tile_size", args.tile_size), ("halo", args.halo)) if v is not None}
+    extra["class_precision"] = args.class_precision
+    extra["tile_normalization"] = args.tile_normalization
+    if args.model_path:
+        spec = local_spec(
+            args.model_path,
+            name=args.model_name or args.model,
+            decoder=args.decoder_path,
+            semantic_decoder=None if args.no_classes else args.semantic_decoder_path,
+            allow_pickle=args.allow_pickle,
+            pixel_size_um=0.0,
+            **extra,
+        )
+    else:
+        spec = registry_spec(args.model or DEFAULT_MODEL, args.semantic_decoder_path, classes=not args.no_classes)
+        spec.decoder = args.decoder_path
+        for k, v in extra.items():
+            setattr(spec, k, v)
+    return ModelManager([spec], select_device(args.device))
+
+
+def params(args: argparse.Namespace) -> Params:
+    """Segmentation parameters from the options (unset options keep the defaults).
+
+    Args:
+        args: Parsed options.
+
+    Returns:
+        The parameters.
+    """
+    return Params().updated(
+        classify=False if getattr(args, "no_classes", False) else None,
+        simplify_tolerance=getattr(args, "simplify", None),
+        min_size=getattr(args, "min_size", None),
+    )
+
+
+def parse_region(values: Optional[Sequence[int]]) -> Optional[Rect]:
+    """``--region X Y W H`` as a level-0 rectangle.
+
+    Args:
+        values: The four integers, or None.
+
+    Returns:
+        The rectangle, or None when the option was not given.
+    """
+    if values is None:
+        return None
+    x, y, w, h = values
+    if w <= 0 or h <= 0 or x < 0 or y < 0:
+        raise CliError(f"--region needs X Y WIDTH HEIGHT with non-negative origin and positive size, got {values}")
+    return Rect(x, y, w, h)

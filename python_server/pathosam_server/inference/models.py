@@ -1,0 +1,354 @@
+"""Load PathoSAM weights: micro-sam registry names or local checkpoints, on the best device.
+
+Registry models (``vit_b_histopathology`` ...) download through micro-sam's own pooch registry
+(hash-checked, cached under ``MICROSAM_CACHEDIR``); local checkpoint paths always work offline.
+Checkpoints are read with ``torch.load(weights_only=True)``; pickled training checkpoints are only
+unpickled for hash-checked registry files or when the operator allows it explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from ..errors import ModelError, UnknownModelError
+from .semantic import (
+    PUBLISHED_SEMANTIC_DECODERS,
+    fetch_published_semantic_decoder,
+    load_semantic_decoder_state,
+    resolve_precision,
+    verify_sha256,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "vit_b_histopathology"
+REGISTRY_MODELS = ("vit_b_histopathology", "vit_l_histopathology", "vit_h_histopathology")
+PATHOSAM_TILE, PATHOSAM_HALO = 384, 64
+# PanNuke (PathoSAM's training data) is scanned at 40x, about 0.25 um per pixel.
+PATHOSAM_PIXEL_SIZE_UM = 0.25
+TILE_NORMALIZATIONS = ("none", "micro-sam")
+
+
+@dataclass
+class ModelSpec:
+    """How to obtain one servable model.
+
+    Attributes:
+        name: Name clients use (registry name or a name given to a local checkpoint).
+        architecture: SAM encoder type: vit_t, vit_b, vit_l or vit_h.
+        checkpoint: Local checkpoint path; None means download ``name`` from micro-sam's registry.
+        decoder: Optional separate AIS decoder weights (else taken from the checkpoint / registry).
+        semantic_decoder: Optional 6-channel semantic decoder weights (classes).
+        tile_size: Default inner tile edge in working pixels.
+        halo: Default halo in working pixels.
+        pixel_size_um: Working pixel size in micrometres (0 = unknown).
+        allow_pickle: Allow unpickling a local checkpoint that is not a plain tensor file.
+        semantic_registry: Fetch PathoSAM's published semantic decoder for this model (hash-checked)
+            when no local ``semantic_decoder`` is given.
+        semantic_sha256: Expected sha256 of a local ``semantic_decoder`` file (PathoSAM's published one).
+        class_precision: Arithmetic of the semantic decoder: auto, float32 or bfloat16
+            (``semantic.resolve_precision``).
+        tile_normalization: ``none`` (tiles reach the encoder as they are, as PathoSAM was trained) or
+            ``micro-sam`` (each tile's channels stretched to 0-255, as micro-sam's inference does;
+            ``pipeline.compute_embeddings`` says why that is not the default).
+    """
+
+    name: str
+    architecture: str
+    checkpoint: Optional[Path] = None
+    decoder: Optional[Path] = None
+    semantic_decoder: Optional[Path] = None
+    tile_size: int = PATHOSAM_TILE
+    halo: int = PATHOSAM_HALO
+    pixel_size_um: float = PATHOSAM_PIXEL_SIZE_UM
+    allow_pickle: bool = False
+    semantic_registry: bool = False
+    semantic_sha256: Optional[str] = None
+    class_precision: str = "auto"
+    tile_normalization: str = "none"
+
+    @property
+    def source(self) -> str:
+        """Where the weights come from, for GetInfo and logs."""
+        return str(self.checkpoint) if self.checkpoint else f"micro-sam registry: {self.name}"
+
+
+def registry_spec(name: str, semantic_decoder: Optional[Path] = None, classes: bool = True) -> ModelSpec:
+    """Spec for a micro-sam registry model such as ``vit_b_histopathology``.
+
+    Args:
+        name: Registry name.
+        semantic_decoder: A local copy of PathoSAM's semantic decoder (checked against its sha256).
+        classes: Whether to load the semantic decoder where PathoSAM publishes one.
+
+    Returns:
+        The spec.
+    """
+    if name not in REGISTRY_MODELS:
+        raise UnknownModelError(f"unknown model '{name}'; registry models are {', '.join(REGISTRY_MODELS)}")
+    published = PUBLISHED_SEMANTIC_DECODERS.get(name)
+    if semantic_decoder is not None and published is None:
+        raise ModelError(f"PathoSAM publishes no semantic decoder for '{name}' (only for vit_b_histopathology)")
+    return ModelSpec(
+        name=name,
+        architecture=name[:5],
+        semantic_decoder=semantic_decoder if classes else None,
+        semantic_registry=classes and published is not None and semantic_decoder is None,
+        semantic_sha256=published.sha256 if (published and semantic_decoder is not None) else None,
+    )
+
+
+def local_spec(path: str | os.PathLike, name: Optional[str] = None, **kwargs: Any) -> ModelSpec:
+    """Spec for a local checkpoint; the architecture is read from the weights.
+
+    Args:
+        path: Checkpoint file (micro-sam format, optionally with a ``decoder_state``).
+        name: Name to serve it under (default: the file's stem).
+        kwargs: Further ModelSpec fields (decoder, semantic_decoder, tile_size, ...).
+
+    Returns:
+        The spec.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"checkpoint '{path}' does not exist")
+    return ModelSpec(name=name or path.stem, architecture="", checkpoint=path, **kwargs)
+
+
+def select_device(requested: Optional[str] = None) -> str:
+    """Pick the torch device: the requested one, else cuda, then mps, then cpu.
+
+    Args:
+        requested: "auto"/None, or "cpu", "cuda", "cuda:N", "mps".
+
+    Returns:
+        The device string.
+    """
+    if requested in (None, "", "auto"):
+        if torch.cuda.is_available():
+            return "cuda"
+        if torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    kind = requested.split(":")[0]
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ModelError(f"device '{requested}' requested but CUDA is not available (use --device cpu)")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ModelError(f"device '{requested}' requested but MPS is not available (use --device cpu)")
+    if kind not in ("cpu", "cuda", "mps"):
+        raise ModelError(f"unknown device '{requested}'; use auto, cpu, cuda, cuda:N or mps")
+    return requested
+
+
+def _torch_load(path: Path, allow_pickle: bool) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if not allow_pickle:
+            raise ModelError(
+                f"'{path}' is not a plain weights file (it needs full unpickling, which can run code). "
+                "Export it with micro-sam's export functions, or pass --allow-pickle if you trust it."
+            ) from err
+        log.warning("unpickling %s with weights_only=False (allowed explicitly)", path)
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, OSError) as err:
+        raise ModelError(f"cannot read weights file '{path}': {err}") from err
+
+
+def _split_state(state: Any) -> tuple[OrderedDict, Optional[dict]]:
+    """(SAM state dict, AIS decoder state) from a micro-sam / torch-em checkpoint."""
+    if not isinstance(state, dict):
+        raise ModelError("checkpoint does not hold a state dict")
+    decoder_state = state.get("decoder_state")
+    model_state = state.get("model_state", state)
+    sam_state = OrderedDict(
+        (k[4:] if k.startswith("sam.") else k, v)
+        for k, v in model_state.items()
+        if k != "decoder_state" and isinstance(v, torch.Tensor)
+    )
+    return sam_state, decoder_state
+
+
+def _architecture_of(sam_state: dict) -> str:
+    from micro_sam.models.build_sam import _validate_model_type
+
+    try:
+        return _validate_model_type(sam_state)
+    except KeyError as err:
+        raise ModelError(f"checkpoint is not a SAM model (unknown embedding size {err})") from err
+
+
+def _fetch_registry(name: str) -> tuple[Path, Optional[Path]]:
+    """Download (or find cached) registry weights through micro-sam's pooch registry."""
+    from micro_sam import util
+
+    registry = util.models()
+    try:
+        checkpoint = Path(registry.fetch(name, progressbar=True))
+        decoder_name = f"{name}_decoder"
+        decoder = Path(registry.fetch(decoder_name, progressbar=True)) if decoder_name in registry.registry else None
+    except Exception as err:  # pooch raises requests / OSError / ValueError (hash mismatch)
+        raise ModelError(
+            f"could not download '{name}' from micro-sam's model registry ({type(err).__name__}: {err}). "
+            "Offline, pass local weights instead: --model-path CHECKPOINT.pt [--decoder-path DECODER.pt] "
+            "[--semantic-decoder-path SEMANTIC.pt], or set MICROSAM_CACHEDIR to a folder that already holds them."
+        ) from err
+    return checkpoint, decoder
+
+
+def is_cached(name: str) -> bool:
+    """Whether a registry model's weights are already in micro-sam's cache."""
+    from micro_sam import util
+
+    return (Path(util.microsam_cachedir()) / "models" / name).is_file()
+
+
+@dataclass
+class LoadedModel:
+    """A model in memory. Inference on it must hold ``lock`` (SamPredictor keeps per-image state).
+
+    Attributes:
+        spec: Where it came from.
+        predictor: micro-sam's SamPredictor (encoder + prompt decoder).
+        decoder: The AIS decoder (micro-sam DecoderAdapter) or None.
+        semantic_decoder: The 6-channel semantic decoder (DecoderAdapter, logits) or None.
+        semantic_dtype: Autocast dtype of the semantic decoder (None = float32).
+        device: Torch device string.
+    """
+
+    spec: ModelSpec
+    predictor: Any
+    decoder: Any
+    semantic_decoder: Any
+    device: str
+    semantic_dtype: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def load_model(spec: ModelSpec, device: str) -> LoadedModel:
+    """Build the SAM predictor and decoders for a spec.
+
+    Args:
+        spec: What to load.
+        device: Torch device.
+
+    Returns:
+        The loaded model.
+    """
+    from micro_sam.instance_segmentation import DecoderAdapter, get_decoder, get_unetr
+    from micro_sam.util import SamPredictor, sam_model_registry
+
+    semantic_dtype = resolve_precision(spec.class_precision, device)
+    if spec.tile_normalization not in TILE_NORMALIZATIONS:
+        raise ModelError(
+            f"unknown tile normalization '{spec.tile_normalization}'; choose one of {', '.join(TILE_NORMALIZATIONS)}"
+        )
+
+    # A local semantic decoder is checked first: a wrong file fails in a second, before any large
+    # download or model construction.
+    sem_state = None
+    if spec.semantic_decoder is not None:
+        if spec.semantic_sha256:
+            verify_sha256(Path(spec.semantic_decoder), spec.semantic_sha256)
+        sem_state = load_semantic_decoder_state(Path(spec.semantic_decoder))
+    trusted = spec.checkpoint is None  # registry downloads are hash-checked by pooch
+    if spec.checkpoint is None:
+        checkpoint, registry_decoder = _fetch_registry(spec.name)
+    else:
+        checkpoint, registry_decoder = spec.checkpoint, None
+    if sem_state is None and spec.semantic_registry:
+        sem_state = load_semantic_decoder_state(fetch_published_semantic_decoder(spec.name))
+    sam_state, decoder_state = _split_state(_torch_load(checkpoint, spec.allow_pickle or trusted))
+    decoder_path = spec.decoder or registry_decoder
+    if decoder_path is not None:
+        decoder_state = _torch_load(Path(decoder_path), spec.allow_pickle or trusted)
+    arch = _architecture_of(sam_state)
+    spec.architecture = arch
+    try:
+        sam = sam_model_registry[arch]()
+        sam.load_state_dict(sam_state)
+    except (KeyError, RuntimeError) as err:
+        raise ModelError(f"weights in '{checkpoint}' do not fit a SAM {arch} model: {err}") from err
+    sam.to(device).eval()
+    predictor = SamPredictor(sam)
+    predictor.model_type = arch
+    predictor.model_name = spec.name
+    predictor._hash = spec.source
+    # The AIS decoder stays in torch's training mode, as micro-sam runs it (its BatchNorm layers
+    # normalise with each tile's own statistics); that keeps our instances equal to micro-sam's
+    # `automatic_instance_segmentation` pixel for pixel. The semantic decoder runs in eval mode, as
+    # patho-sam's own semantic evaluation runs it (`unetr.eval()`): stored running statistics make a
+    # nucleus's class depend less on what else its tile holds (tiny model: classes identical under two
+    # tile grids for 96 % of nuclei instead of 94 %).
+    decoder = None
+    if decoder_state is not None:
+        decoder = get_decoder(sam.image_encoder, decoder_state, device)
+    semantic = None
+    if sem_state is not None:
+        unetr = get_unetr(sam.image_encoder, sem_state, device, out_channels=6, final_activation=None)
+        semantic = DecoderAdapter(unetr).eval()
+    log.info(
+        "loaded %s (%s) on %s from %s%s",
+        spec.name,
+        arch,
+        device,
+        spec.source,
+        f"; classes in {semantic_dtype or torch.float32}" if semantic is not None else "",
+    )
+    return LoadedModel(
+        spec=spec,
+        predictor=predictor,
+        decoder=decoder,
+        semantic_decoder=semantic,
+        device=device,
+        semantic_dtype=semantic_dtype,
+    )
+
+
+class ModelManager:
+    """The models one server serves, loaded lazily and at most once (thread-safe).
+
+    Args:
+        specs: Servable models; the first is the default unless ``default`` names another.
+        device: Torch device for all of them.
+        default: Name of the default model.
+    """
+
+    def __init__(self, specs: list[ModelSpec], device: str, default: Optional[str] = None) -> None:
+        if not specs:
+            raise ModelError("no model configured")
+        self.specs = {s.name: s for s in specs}
+        self.default = default or specs[0].name
+        self.device = device
+        self._loaded: dict[str, LoadedModel] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, name: str) -> str:
+        """The model name to use for a request's (possibly empty) model field."""
+        name = name or self.default
+        if name not in self.specs:
+            raise UnknownModelError(f"unknown model '{name}'; this server serves: {', '.join(self.specs)}")
+        return name
+
+    def get(self, name: str = "") -> LoadedModel:
+        """The loaded model, loading it on first use."""
+        name = self.resolve(name)
+        with self._lock:
+            model = self._loaded.get(name)
+            if model is None:
+                model = load_model(self.specs[name], self.device)
+                self._loaded[name] = model
+            return model
+
+    def is_loaded(self, name: str) -> bool:
+        """Whether a model is in memory."""
+        return name in self._loaded

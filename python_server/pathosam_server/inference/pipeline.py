@@ -1,0 +1,204 @@
+"""Tile -> nuclei: one encoder pass feeds micro-sam's AIS decoder (and the semantic decoder).
+
+No gRPC here: the service and the batch/CLI paths all call `segment_tile`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from ..classes import CLASS_NAMES
+from ..geometry import coords, polygons
+from ..records import NucleusRecord, Params, Rect
+from . import semantic
+from .models import LoadedModel
+
+
+@dataclass
+class TileResult:
+    """Nuclei a tile owns plus where the time went."""
+
+    nuclei: list[NucleusRecord] = field(default_factory=list)
+    encoder_seconds: float = 0.0
+    decoder_seconds: float = 0.0
+    postprocess_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class TileJob:
+    """A tile to segment.
+
+    Attributes:
+        image: (H, W, 3) uint8 RGB pixels.
+        rect: Level-0 rectangle the pixels cover (its x, y place pixel (0, 0)).
+        downsample: Level-0 pixels per tile pixel.
+        core: Level-0 rectangle this tile owns (None = the whole tile).
+        image_size: Level-0 (width, height) of the whole image, if known.
+    """
+
+    image: np.ndarray
+    rect: Rect
+    downsample: float
+    core: Optional[Rect] = None
+    image_size: Optional[tuple[int, int]] = None
+
+
+def compute_embeddings(model: LoadedModel, image: np.ndarray) -> dict:
+    """One encoder pass over a tile, in micro-sam's embedding format. The caller holds ``model.lock``.
+
+    PathoSAM was trained on RGB tiles as they are (patho-sam's ``histopathology_identity``; SAM
+    normalises inside the model), so by default the tile reaches the encoder unchanged. micro-sam's
+    inference instead stretches each tile's channels to 0-255 (``util._to_image``), which makes a
+    nucleus's embedding depend on the darkest and brightest pixels elsewhere in its tile: two tile grids
+    then disagree on more nuclei and classes. ``tile_normalization="micro-sam"`` keeps that stretch for
+    exact parity with micro-sam's ``automatic_instance_segmentation``.
+
+    Args:
+        model: The loaded model.
+        image: (H, W, 3) uint8 tile.
+
+    Returns:
+        {"features", "input_size", "original_size"} as ``util.precompute_image_embeddings`` returns.
+    """
+    from micro_sam import util
+
+    if model.spec.tile_normalization == "micro-sam":
+        return util.precompute_image_embeddings(model.predictor, image, ndim=2, verbose=False)
+    p = model.predictor
+    p.reset_image()
+    p.set_image(np.ascontiguousarray(image, dtype=np.uint8))
+    return {
+        "features": p.get_image_embedding().cpu().numpy(),
+        "input_size": p.input_size,
+        "original_size": p.original_size,
+    }
+
+
+def run_models(model: LoadedModel, image: np.ndarray, classify: bool) -> tuple[Any, Optional[np.ndarray], float, float]:
+    """Encoder once, then the AIS decoder and (optionally) the semantic decoder on that embedding.
+
+    Args:
+        model: The loaded model.
+        image: (H, W, 3) uint8 tile.
+        classify: Also run the semantic decoder.
+
+    Returns:
+        (initialised micro-sam segmenter, class logits (6, H, W) or None, encoder s, decoder s).
+    """
+    from micro_sam.instance_segmentation import InstanceSegmentationWithDecoder
+
+    if model.decoder is None:
+        raise ValueError(f"model '{model.spec.name}' has no instance segmentation (AIS) decoder")
+    segmenter = InstanceSegmentationWithDecoder(model.predictor, model.decoder)
+    logits = None
+    with model.lock, torch.inference_mode():
+        t0 = time.perf_counter()
+        embeddings = compute_embeddings(model, image)
+        t1 = time.perf_counter()
+        segmenter.initialize(image, image_embeddings=embeddings)
+        if classify and model.semantic_decoder is not None:
+            logits = semantic.class_logits(model.semantic_decoder, model.predictor, model.semantic_dtype)
+        t2 = time.perf_counter()
+    return segmenter, logits, t1 - t0, t2 - t1
+
+
+def segment_tile(model: LoadedModel, job: TileJob, params: Params) -> TileResult:
+    """Segment one tile and return the nuclei it owns, in level-0 coordinates.
+
+    Args:
+        model: The loaded model.
+        job: The tile and its placement.
+        params: Segmentation parameters.
+
+    Returns:
+        The owned nuclei and timings.
+    """
+    segmenter, logits, enc_s, dec_s = run_models(model, job.image, params.classify)
+    t0 = time.perf_counter()
+    labels = segmenter.generate(
+        center_distance_threshold=params.center_distance_threshold,
+        boundary_distance_threshold=params.boundary_distance_threshold,
+        foreground_threshold=params.foreground_threshold,
+        min_size=params.min_size,
+    )
+    foreground = segmenter._foreground  # micro-sam keeps the decoder's foreground map here
+    nuclei = nuclei_from_labels(np.asarray(labels), job, params, foreground, logits)
+    return TileResult(nuclei, enc_s, dec_s, time.perf_counter() - t0)
+
+
+def _edge_sides(job: TileJob) -> tuple[bool, bool, bool, bool]:
+    """Which tile sides (left, top, right, bottom) are inner cuts rather than the image border."""
+    r = job.rect
+    w, h = job.image_size if job.image_size else (None, None)
+    return (r.x > 0, r.y > 0, w is None or r.x1 < w, h is None or r.y1 < h)
+
+
+def nuclei_from_labels(
+    labels: np.ndarray,
+    job: TileJob,
+    params: Params,
+    foreground: Optional[np.ndarray] = None,
+    logits: Optional[np.ndarray] = None,
+) -> list[NucleusRecord]:
+    """Turn a tile's instance labels into the level-0 nuclei that the tile owns.
+
+    Args:
+        labels: (H, W) instance labels of the tile.
+        job: The tile's placement.
+        params: Parameters (simplification, classes).
+        foreground: Optional (H, W) foreground probabilities for the score.
+        logits: Optional (6, H, W) class logits.
+
+    Returns:
+        The owned nuclei.
+    """
+    frame = coords.TileFrame(job.rect.x, job.rect.y, job.downsample)
+    ids = [int(i) for i in np.unique(labels) if i != 0]
+    if not ids:
+        return []
+    centres = np.asarray(ndimage.center_of_mass(np.ones_like(labels), labels, ids), dtype=np.float64)
+    # center_of_mass gives (row, col) of pixel indices; pixel centres sit at index + 0.5.
+    level0 = coords.tile_to_level0(centres[:, ::-1] + 0.5, frame)
+    core = job.core or job.rect
+    owned = [k for k in range(len(ids)) if core.contains_point(level0[k, 0], level0[k, 1])]
+    if not owned:
+        return []
+    owned_ids = [ids[k] for k in owned]
+    slices = ndimage.find_objects(labels)
+    scores = ndimage.mean(foreground, labels, owned_ids) if foreground is not None else np.ones(len(owned))
+    means = None
+    if logits is not None:
+        means = semantic.nucleus_class_means(semantic.softmax(logits), labels, owned_ids)
+    left, top, right, bottom = _edge_sides(job)
+    hgt, wid = labels.shape
+    out = []
+    for n, k in enumerate(owned):
+        sl = slices[ids[k] - 1]
+        mask = labels[sl] == ids[k]
+        r0, c0 = sl[0].start, sl[1].start
+        touches = (
+            (left and c0 == 0) or (top and r0 == 0) or (right and sl[1].stop == wid) or (bottom and sl[0].stop == hgt)
+        )
+        geom = polygons.mask_to_geometry(mask, offset=(c0, r0))
+        geom = polygons.simplify(geom, params.simplify_tolerance)
+        rec = NucleusRecord(
+            geometry=coords.geometry_to_level0(geom, frame),
+            score=float(np.clip(scores[n], 0.0, 1.0)),
+            area=float(mask.sum()) * job.downsample**2,
+            centroid_x=float(level0[k, 0]),
+            centroid_y=float(level0[k, 1]),
+            touches_tile_edge=bool(touches),
+        )
+        if means is not None:
+            cls, prob = semantic.pick_class(means[n])
+            rec.class_id, rec.class_name, rec.class_probability = cls, CLASS_NAMES[cls], prob
+            if params.all_class_probabilities:
+                rec.class_probabilities = means[n]
+        out.append(rec)
+    return out
