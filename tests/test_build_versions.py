@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 POM = ROOT / "qupath_extension" / "pom.xml"
 GRADLE = ROOT / "build.gradle"
 SETTINGS = ROOT / "settings.gradle"
-EXTENSION = ROOT / "qupath_extension/src/qupath/java/qupath/ext/pathosam/PathoSamExtension.java"
+EXTENSION = ROOT / "qupath_extension/src/qupath/java/qupath/ext/pathosam/ui/PathoSamExtension.java"
 NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 # pom.xml property -> build.gradle variable

@@ -1,4 +1,4 @@
-package qupath.ext.pathosam;
+package qupath.ext.pathosam.ui;
 
 import javafx.scene.control.Button;
 import javafx.scene.control.Menu;
@@ -19,7 +19,7 @@ import qupath.lib.gui.viewer.tools.PathTool;
 /**
  * The PathoSAM extension: a menu (Extensions &gt; PathoSAM), toolbar buttons for automatic detection
  * and the two prompt tools, a server status indicator, preferences and script templates. The work
- * itself happens in {@link PathoSam} and the client core ({@code io.github.pathosam.client}).
+ * itself happens in {@link qupath.ext.pathosam.PathoSam} and the client core ({@code io.github.pathosam.client}).
  */
 public class PathoSamExtension implements QuPathExtension, GitHubProject {
 
@@ -65,9 +65,9 @@ public class PathoSamExtension implements QuPathExtension, GitHubProject {
     private static void installMenu(QuPathGUI qupath, DetectNucleiCommand detect, ServerStatus status,
                                     PathTool pointTool, PathTool boxTool) {
         Menu menu = qupath.getMenu("Extensions>" + EXTENSION_NAME, true);
-        MenuItem detectItem = new MenuItem(PathoSamResources.getString("menu.detect"));
+        MenuItem detectItem = new MenuItem(UiResources.getString("menu.detect"));
         detectItem.setOnAction(e -> detect.run());
-        MenuItem checkItem = new MenuItem(PathoSamResources.getString("menu.check"));
+        MenuItem checkItem = new MenuItem(UiResources.getString("menu.check"));
         checkItem.setOnAction(e -> status.refresh());
         var tools = qupath.getToolManager();
         menu.getItems().addAll(
@@ -86,7 +86,7 @@ public class PathoSamExtension implements QuPathExtension, GitHubProject {
         if (toolbar == null)
             return;
         Button button = new Button(null, PathoSamIcons.detect());
-        button.setTooltip(new Tooltip(PathoSamResources.getString("toolbar.detect")));
+        button.setTooltip(new Tooltip(UiResources.getString("toolbar.detect")));
         button.setOnAction(e -> detect.run());
         toolbar.getItems().addAll(new Separator(), button, StatusIndicator.create(status));
     }
