@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 POM = ROOT / "qupath_extension" / "pom.xml"
 GRADLE = ROOT / "build.gradle"
 SETTINGS = ROOT / "settings.gradle"
-EXTENSION = ROOT / "qupath_extension/src/qupath/java/qupath/ext/pathosam/PathoSamExtension.java"
+EXTENSION = ROOT / "qupath_extension/src/qupath/java/qupath/ext/pathosam/ui/PathoSamExtension.java"
 NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 # pom.xml property -> build.gradle variable
@@ -191,3 +191,15 @@ def test_gradle_source_folders_exist(gradle):
     services = ROOT / "qupath_extension/src/qupath/resources/META-INF/services/qupath.lib.gui.extensions.QuPathExtension"
     cls = services.read_text(encoding="utf-8").strip()
     assert (ROOT / "qupath_extension/src/qupath/java" / (cls.replace(".", "/") + ".java")).is_file(), cls
+
+
+def test_same_javac_flags(pom, gradle):
+    # Both builds fail on any javac warning, for the core, its tests and the QuPath adapter alike.
+    core = [a.text for a in pom.findall(".//m:plugin[m:artifactId='maven-compiler-plugin']//m:compilerArgs/m:arg", NS)]
+    adapter = re.findall(r'<compilerarg value="([^"]+)"/>', POM.read_text(encoding="utf-8"))
+    assert core == ["-Xlint:all", "-Werror"]
+    # Only the [path] lint is off where QuPath's jars are on the class path (see the pom's comment).
+    assert adapter == ["-Xlint:all", "-Xlint:-path", "-Werror"]
+    flags = re.search(r"withType\(JavaCompile\)\.configureEach\s*\{[^}]*compilerArgs\.addAll\(\[([^\]]*)\]\)", gradle)
+    assert flags, "build.gradle must add javac flags to every JavaCompile task"
+    assert re.findall(r'"([^"]+)"', flags.group(1)) == adapter

@@ -20,13 +20,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Turns nuclei into QuPath detections and writes them into a hierarchy.
+ * Turns nuclei into QuPath detections (with the model's classes and colours and PathoSAM's
+ * measurements), for automatic runs and the prompt tools alike, and writes a run's detections into
+ * a hierarchy.
  *
  * <p>All changes of one run go in as one batch followed by a single hierarchy event: QuPath's
  * undo/redo manager records one step per event, the viewer repaints once, and a cancelled or
  * failed run changes nothing because nothing is written before every region is done.
  */
-final class DetectionObjects {
+public final class DetectionObjects {
 
     private final Map<String, PathClass> classes = new HashMap<>();
     private final Map<String, Integer> colours;
@@ -35,7 +37,7 @@ final class DetectionObjects {
      * @param colours class name to 0xRRGGBB from the model's GetInfo; classes QuPath already knows
      *                keep their own colour
      */
-    DetectionObjects(Map<String, Integer> colours) {
+    public DetectionObjects(Map<String, Integer> colours) {
         this.colours = Map.copyOf(colours);
     }
 
@@ -44,7 +46,7 @@ final class DetectionObjects {
      * @param plane   the plane it was segmented on
      * @return the detection, or null when its outline is empty
      */
-    PathObject create(NucleusResult nucleus, ImagePlane plane) {
+    public PathObject create(NucleusResult nucleus, ImagePlane plane) {
         if (nucleus.geometry().isEmpty())
             return null;
         ROI roi = GeometryTools.geometryToROI(nucleus.geometry(), plane);

@@ -1,24 +1,20 @@
 package qupath.ext.pathosam;
 
-import io.github.pathosam.client.ClientOptions;
 import io.github.pathosam.client.DetectionSettings;
-import io.github.pathosam.client.ModelSelection;
 import io.github.pathosam.client.NucleusResult;
 import io.github.pathosam.client.PathoSamClient;
-import io.github.pathosam.client.PathoSamException;
 import io.github.pathosam.client.PixelRect;
 import io.github.pathosam.client.RegionClipper;
 import io.github.pathosam.client.RegionListener;
+import io.github.pathosam.client.RegionSummary;
 import io.github.pathosam.client.ReplacementRule;
+import io.github.pathosam.client.RunPlan;
 import io.github.pathosam.client.TileProgress;
-import io.github.pathosam.grpc.v1.ModelInfo;
-import io.github.pathosam.grpc.v1.ServerInfo;
 import org.locationtech.jts.geom.Geometry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import qupath.lib.images.ImageData;
 import qupath.lib.images.servers.ImageServer;
-import qupath.lib.images.servers.PixelCalibration;
 import qupath.lib.images.servers.ServerTools;
 import qupath.lib.objects.PathObject;
 import qupath.lib.regions.ImagePlane;
@@ -31,10 +27,11 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 
 /**
- * One automatic detection over the regions of one image: asks the server which model and
- * resolution to use, streams each region's tiles from QuPath's image server, clips the nuclei to
+ * One automatic detection over the regions of one image: plans the run with the server
+ * ({@link RunPlan}), streams each region's tiles from QuPath's image server, clips the nuclei to
  * their region and writes them, all at once, as detections.
  */
 final class DetectionRun {
@@ -51,25 +48,18 @@ final class DetectionRun {
     record Region(PathObject parent, ROI roi, ImagePlane plane) {
     }
 
-    /** Receives progress from the worker thread; implementations hand it to the UI thread themselves. */
-    @FunctionalInterface
-    interface Progress {
-        /**
-         * @param region  index of the region being segmented
-         * @param regions number of regions
-         * @param tile    the tile just finished, or null when the region starts
-         */
-        void update(int region, int regions, TileProgress tile);
+    /** A region's nuclei with the server's summary of them. */
+    private record Segmented(List<NucleusResult> nuclei, RegionSummary summary) {
     }
 
     private final DetectionSettings settings;
     private final ImageData<BufferedImage> imageData;
-    private final Progress progress;
+    private final DetectionProgress progress;
 
-    DetectionRun(DetectionSettings settings, ImageData<BufferedImage> imageData, Progress progress) {
+    DetectionRun(DetectionSettings settings, ImageData<BufferedImage> imageData, DetectionProgress progress) {
         this.settings = settings;
         this.imageData = imageData;
-        this.progress = progress == null ? (r, n, t) -> { } : progress;
+        this.progress = progress == null ? DetectionProgress.NONE : progress;
     }
 
     /**
@@ -80,28 +70,28 @@ final class DetectionRun {
      */
     PathoSamResults run(List<Region> regions) {
         long start = System.nanoTime();
-        ImageServer<BufferedImage> server = imageData.getServer();
-        if (!server.isRGB())
-            throw new PathoSamException("CLIENT", PathoSamResources.format("error.notRgb",
-                    ServerTools.getDisplayableImageName(server)), null);
-        ModelInfo model = model();
-        double downsample = settings.resolveDownsample(model.getWorkingPixelSizeUm(), pixelSizeMicrons(server));
-        int tileSize = settings.resolveTileSize(model.getDefaultTileSize());
-        int halo = settings.resolveHalo(model.getDefaultHalo(), tileSize);
-        ClientOptions options = withToken(settings.toClientOptions(downsample, tileSize, halo))
-                .toBuilder().model(model.getName()).build();
-        logger.info("PathoSAM: {} region(s) of {} with {} at downsample {}", regions.size(),
-                ServerTools.getDisplayableImageName(server), model.getName(), downsample);
+        ImageServer<BufferedImage> server = ImageServerTileSource.requireRgb(imageData.getServer());
+        RunPlan plan = RunPlan.fetch(settings, ServerToken.fallback(), ImageServerTileSource.pixelSizeMicrons(server))
+                .requireClassesIfAsked();
+        String image = ServerTools.getDisplayableImageName(server);
+        logger.info("PathoSAM: {} region(s) of {}: {}", regions.size(), image, plan);
 
-        DetectionObjects factory = new DetectionObjects(ModelSelection.classColours(model));
+        DetectionObjects factory = new DetectionObjects(plan.classColours());
         Map<PathObject, List<PathObject>> children = new LinkedHashMap<>();
         List<Geometry> outlines = new ArrayList<>();
         List<PathObject> created = new ArrayList<>();
-        try (PathoSamClient client = PathoSamClient.connect(options, GeometryTools.getDefaultFactory())) {
+        long droppedAtSeams = 0;
+        long touchingTileEdge = 0;
+        try (PathoSamClient client = PathoSamClient.connect(plan.options(), GeometryTools.getDefaultFactory())) {
             for (int i = 0; i < regions.size(); i++) {
                 Region region = regions.get(i);
                 progress.update(i, regions.size(), null);
-                List<NucleusResult> nuclei = segment(client, server, region, i, regions.size());
+                Segmented segmented = segment(client, server, region, i, regions.size());
+                if (segmented.summary() != null) {
+                    droppedAtSeams += segmented.summary().nucleiDroppedAtSeams();
+                    touchingTileEdge += segmented.summary().nucleiTouchingTileEdge();
+                }
+                List<NucleusResult> nuclei = segmented.nuclei();
                 if (region.roi() != null) {
                     Geometry outline = region.roi().getGeometry();
                     outlines.add(outline);
@@ -118,49 +108,37 @@ final class DetectionRun {
             }
         }
         if (Thread.currentThread().isInterrupted())
-            throw new java.util.concurrent.CancellationException("cancelled before the results were written");
+            throw new CancellationException("cancelled before the results were written");
         ReplacementRule rule = !settings.replace() ? null
                 : outlines.size() < regions.size() ? ReplacementRule.wholeImage() : ReplacementRule.within(outlines);
         int replaced = DetectionObjects.write(imageData.getHierarchy(), children, rule, this);
-        return new PathoSamResults(created.size(), replaced, DetectionObjects.countPerClass(created), regions.size(),
-                model.getName(), downsample, (System.nanoTime() - start) / 1e9);
+        // The seam and tile-edge counts say whether the tiles suited these nuclei; logged for
+        // scripts, which may not print the results.
+        logger.info("PathoSAM: {} nuclei in {}; {} found at a seam by two tiles and kept once, {} touching an inner "
+                + "tile edge (halo {} px)", created.size(), image, droppedAtSeams, touchingTileEdge, plan.halo());
+        return new PathoSamResults(created.size(), replaced, droppedAtSeams, DetectionObjects.countPerClass(created),
+                regions.size(), plan.model().getName(), plan.downsample(), (System.nanoTime() - start) / 1e9);
     }
 
-    /**
-     * Asks the server (health, then GetInfo) for its models and picks the configured one.
-     *
-     * @return the model
-     * @throws io.github.pathosam.client.PathoSamException when the server is unreachable or lacks the model
-     */
-    ModelInfo model() {
-        ServerInfo info;
-        try (PathoSamClient client = PathoSamClient.connect(withToken(settings.connectionOptions()))) {
-            client.checkHealth();
-            info = client.getInfo();
-        }
-        ModelInfo model = ModelSelection.select(info, settings.model());
-        ModelSelection.checkCanClassify(model, settings.classify());
-        return model;
-    }
-
-    private List<NucleusResult> segment(PathoSamClient client, ImageServer<BufferedImage> server, Region region,
-                                        int index, int count) {
+    private Segmented segment(PathoSamClient client, ImageServer<BufferedImage> server, Region region,
+                              int index, int count) {
         PixelRect bounds = bounds(region.roi(), server);
         if (bounds.isEmpty())
-            return List.of();
+            return new Segmented(List.of(), null);
         List<NucleusResult> found = Collections.synchronizedList(new ArrayList<>());
-        client.newRegionCall(bounds, new ImageServerTileSource(server, region.plane()), new RegionListener() {
-            @Override
-            public void onNuclei(long tileIndex, List<NucleusResult> nuclei) {
-                found.addAll(nuclei);
-            }
+        RegionSummary summary = client.newRegionCall(bounds, new ImageServerTileSource(server, region.plane()),
+                new RegionListener() {
+                    @Override
+                    public void onNuclei(long tileIndex, List<NucleusResult> nuclei) {
+                        found.addAll(nuclei);
+                    }
 
-            @Override
-            public void onProgress(TileProgress tile) {
-                progress.update(index, count, tile);
-            }
-        }).run();
-        return new ArrayList<>(found);
+                    @Override
+                    public void onProgress(TileProgress tile) {
+                        progress.update(index, count, tile);
+                    }
+                }).run();
+        return new Segmented(new ArrayList<>(found), summary);
     }
 
     /** Level-0 pixels the region covers: the ROI's bounds rounded outwards, clipped to the image. */
@@ -173,15 +151,5 @@ final class DetectionRun {
         int x1 = (int) Math.ceil(roi.getBoundsX() + roi.getBoundsWidth());
         int y1 = (int) Math.ceil(roi.getBoundsY() + roi.getBoundsHeight());
         return PixelRect.fromCorners(x0, y0, Math.max(x0, x1), Math.max(y0, y1)).intersection(image);
-    }
-
-    /** @return the image's level-0 pixel size in µm, NaN when it has no calibration */
-    static double pixelSizeMicrons(ImageServer<?> server) {
-        PixelCalibration cal = server.getPixelCalibration();
-        return cal.hasPixelSizeMicrons() ? cal.getAveragedPixelSizeMicrons() : Double.NaN;
-    }
-
-    private ClientOptions withToken(ClientOptions options) {
-        return options.toBuilder().token(PathoSamPreferences.token(settings.token().orElse(null))).build();
     }
 }

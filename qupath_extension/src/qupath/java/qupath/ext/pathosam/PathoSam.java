@@ -39,7 +39,11 @@ import java.util.Set;
  * builder code, so that QuPath's "Create script" and "Run for project" repeat it. The builder's
  * options and their defaults are documented on {@link DetectionSettingsBuilder}; a server token is
  * taken from {@link DetectionSettingsBuilder#token(String)}, else the PathoSAM preferences, else the
- * {@code PATHOSAM_TOKEN} environment variable, and never written into the history.
+ * {@value ServerToken#ENV} environment variable ({@link ServerToken}), and never written into the history.
+ *
+ * <p>This class and everything it needs (run, results, tile source) are the adapter's scripting
+ * side and do not depend on QuPath's user interface; the toolbar, tools and preferences
+ * ({@code qupath.ext.pathosam.ui}) are built on top of it.
  */
 public final class PathoSam {
 
@@ -62,11 +66,6 @@ public final class PathoSam {
         return DetectionSettings.builder(PathoSam::new);
     }
 
-    /** @return a builder preset with the PathoSAM preferences, as the toolbar command uses them */
-    public static DetectionSettingsBuilder<PathoSam> builderFromPreferences() {
-        return PathoSamPreferences.applyTo(builder());
-    }
-
     /** @return the validated settings */
     public DetectionSettings getSettings() {
         return settings;
@@ -82,7 +81,7 @@ public final class PathoSam {
      * @throws java.util.concurrent.CancellationException when the thread is interrupted (nothing changes)
      */
     public PathoSamResults detectObjects(ImageData<BufferedImage> imageData) {
-        return detectObjects(imageData, ImagePlane.getDefaultPlane(), null);
+        return detectObjects(imageData, ImagePlane.getDefaultPlane(), DetectionProgress.NONE);
     }
 
     /**
@@ -97,11 +96,21 @@ public final class PathoSam {
      * @throws java.util.concurrent.CancellationException when the thread is interrupted (nothing changes)
      */
     public PathoSamResults detectObjects(ImageData<BufferedImage> imageData, Collection<? extends PathObject> parents) {
-        return detectObjects(imageData, parents, null);
+        return detectObjects(imageData, parents, DetectionProgress.NONE);
     }
 
-    /** Whole image at a plane, with progress: the toolbar command's entry point. */
-    PathoSamResults detectObjects(ImageData<BufferedImage> imageData, ImagePlane plane, DetectionRun.Progress progress) {
+    /**
+     * Detects nuclei in the whole image at one plane, reporting progress (the toolbar command's entry point).
+     *
+     * @param imageData an RGB image
+     * @param plane     the z-slice and time point to segment
+     * @param progress  receives progress on this thread
+     * @return what was done
+     * @throws io.github.pathosam.client.PathoSamException when the image is not RGB, or the server fails
+     *         or cannot be reached
+     * @throws java.util.concurrent.CancellationException when the thread is interrupted (nothing changes)
+     */
+    public PathoSamResults detectObjects(ImageData<BufferedImage> imageData, ImagePlane plane, DetectionProgress progress) {
         Objects.requireNonNull(imageData, "imageData");
         var region = new DetectionRun.Region(imageData.getHierarchy().getRootObject(), null, plane);
         PathoSamResults results = new DetectionRun(settings, imageData, progress).run(List.of(region));
@@ -109,9 +118,20 @@ public final class PathoSam {
         return results;
     }
 
-    /** Regions with progress: the toolbar command's entry point. */
-    PathoSamResults detectObjects(ImageData<BufferedImage> imageData, Collection<? extends PathObject> parents,
-                                  DetectionRun.Progress progress) {
+    /**
+     * Detects nuclei inside annotations or TMA cores, reporting progress (the toolbar command's entry point).
+     *
+     * @param imageData an RGB image
+     * @param parents   annotations / TMA cores; the detections become their children
+     * @param progress  receives progress on this thread
+     * @return what was done
+     * @throws IllegalArgumentException when no parent is an annotation or a TMA core
+     * @throws io.github.pathosam.client.PathoSamException when the image is not RGB, or the server fails
+     *         or cannot be reached
+     * @throws java.util.concurrent.CancellationException when the thread is interrupted (nothing changes)
+     */
+    public PathoSamResults detectObjects(ImageData<BufferedImage> imageData, Collection<? extends PathObject> parents,
+                                         DetectionProgress progress) {
         Objects.requireNonNull(imageData, "imageData");
         List<DetectionRun.Region> regions = new ArrayList<>();
         for (PathObject parent : parents) {

@@ -3,13 +3,13 @@ package qupath.ext.pathosam;
 import java.text.MessageFormat;
 import java.util.ResourceBundle;
 
-/** UI strings of the extension, from {@code qupath/ext/pathosam/strings.properties}. */
+/**
+ * Messages of the scripting API, from {@code qupath/ext/pathosam/strings.properties}: what a run
+ * records, returns and throws. The user interface has its own bundle (package {@code ui}).
+ */
 final class PathoSamResources {
 
-    /** Bundle name, also handed to QuPath's preference items so that they localise the same way. */
-    static final String BUNDLE = "qupath.ext.pathosam.strings";
-
-    private static final ResourceBundle RESOURCES = ResourceBundle.getBundle(BUNDLE);
+    private static final ResourceBundle RESOURCES = ResourceBundle.getBundle("qupath.ext.pathosam.strings");
 
     private PathoSamResources() {
     }

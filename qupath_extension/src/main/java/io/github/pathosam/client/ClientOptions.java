@@ -15,8 +15,7 @@ public final class ClientOptions {
     /** Port {@code pathosam serve} listens on unless told otherwise. */
     public static final int DEFAULT_PORT = 50051;
 
-    private final String host;
-    private final int port;
+    private final ServerAddress server;
     private final boolean tls;
     private final Path trustCertificates;
     private final String token;
@@ -30,9 +29,8 @@ public final class ClientOptions {
     private final Boolean classify;
     private final Double simplifyTolerance;
 
-    private ClientOptions(Builder b) {
-        host = b.host;
-        port = b.port;
+    private ClientOptions(Builder b, ServerAddress server) {
+        this.server = server;
         tls = b.tls || b.trustCertificates != null;
         trustCertificates = b.trustCertificates;
         token = b.token;
@@ -55,8 +53,8 @@ public final class ClientOptions {
     /** @return a builder preset with these options */
     public Builder toBuilder() {
         Builder b = new Builder();
-        b.host = host;
-        b.port = port;
+        b.host = server.host();
+        b.port = server.port();
         b.tls = tls;
         b.trustCertificates = trustCertificates;
         b.token = token;
@@ -74,17 +72,17 @@ public final class ClientOptions {
 
     /** @return the server's host name or address */
     public String host() {
-        return host;
+        return server.host();
     }
 
     /** @return the server's port */
     public int port() {
-        return port;
+        return server.port();
     }
 
     /** @return {@code host:port}, with brackets around an IPv6 literal */
     public String address() {
-        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+        return server.toString();
     }
 
     /** @return whether the channel uses TLS */
@@ -306,25 +304,19 @@ public final class ClientOptions {
          * @throws IllegalArgumentException naming the first invalid value
          */
         public ClientOptions build() {
-            if (host.isEmpty() || host.chars().anyMatch(Character::isWhitespace))
-                throw new IllegalArgumentException("host must be a host name or address, not '" + host + "'");
-            if (port < 1 || port > 65535)
-                throw new IllegalArgumentException("port must be 1-65535, not " + port);
-            if (token != null && token.chars().anyMatch(c -> c < 0x20 || c > 0x7e))
-                throw new IllegalArgumentException("token must be printable ASCII");
+            // The same rules as a script's builder (DetectionSettingsBuilder): one place, ServerAddress
+            // for the address and SettingRules for the rest.
+            ServerAddress server = new ServerAddress(host, port);
+            SettingRules.checkToken(token);
             if (deadline.isNegative() || deadline.isZero())
                 throw new IllegalArgumentException("deadline must be positive, not " + deadline);
             if (streamIdleTimeout.isNegative() || streamIdleTimeout.isZero())
-                throw new IllegalArgumentException("stream idle timeout must be positive, not " + streamIdleTimeout);
-            if (tileSize < 16 || tileSize > 4096)
-                throw new IllegalArgumentException("tile size must be 16-4096 pixels, not " + tileSize);
-            if (halo < 0 || halo > tileSize)
-                throw new IllegalArgumentException("halo must be 0-" + tileSize + " pixels, not " + halo);
-            if (!Double.isFinite(downsample) || downsample < 0.01)
-                throw new IllegalArgumentException("downsample must be at least 0.01, not " + downsample);
-            if (simplifyTolerance != null && !(simplifyTolerance >= 0 && simplifyTolerance <= 1))
-                throw new IllegalArgumentException("simplify tolerance must be 0-1 pixel, not " + simplifyTolerance);
-            return new ClientOptions(this);
+                throw new IllegalArgumentException("streamIdleTimeout must be positive, not " + streamIdleTimeout);
+            SettingRules.checkTileSize("tileSize", tileSize);
+            SettingRules.checkHalo("halo", halo, tileSize);
+            SettingRules.checkDownsample("downsample", downsample);
+            SettingRules.checkSimplify("simplifyTolerance", simplifyTolerance);
+            return new ClientOptions(this, server);
         }
     }
 }

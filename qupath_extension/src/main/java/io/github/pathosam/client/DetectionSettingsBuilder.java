@@ -171,19 +171,18 @@ public final class DetectionSettingsBuilder<T> {
             server = ServerAddress.parse(serverText);
         if (encodingText != null)
             encoding = parseEncoding(encodingText);
-        if (token != null && token.chars().anyMatch(c -> c < 0x20 || c > 0x7e))
-            throw new IllegalArgumentException("token must be printable ASCII");
-        if (tileSize != null && (tileSize < 16 || tileSize > 4096))
-            throw new IllegalArgumentException("tileSize must be 16-4096 pixels, not " + tileSize);
-        if (halo != null && (halo < 0 || halo > (tileSize != null ? tileSize : 4096)))
-            throw new IllegalArgumentException("halo must be 0-" + (tileSize != null ? tileSize : 4096)
-                    + " pixels, not " + halo);
-        if (pixelSizeUm != null && !(Double.isFinite(pixelSizeUm) && pixelSizeUm > 0))
-            throw new IllegalArgumentException("pixelSize must be a positive number of micrometres, not " + pixelSizeUm);
-        if (downsample != null && !(Double.isFinite(downsample) && downsample >= 0.01))
-            throw new IllegalArgumentException("downsample must be at least 0.01, not " + downsample);
-        if (simplifyTolerance != null && !(simplifyTolerance >= 0 && simplifyTolerance <= 1))
-            throw new IllegalArgumentException("simplify must be 0-1 pixel, not " + simplifyTolerance);
+        // The same rules as ClientOptions (one place, SettingRules), named as this builder spells them.
+        SettingRules.checkToken(token);
+        if (tileSize != null)
+            SettingRules.checkTileSize("tileSize", tileSize);
+        // Without a tile size the model's decides; the halo is clamped to it then (resolveHalo).
+        if (halo != null)
+            SettingRules.checkHalo("halo", halo, tileSize != null ? tileSize : SettingRules.MAX_TILE_SIZE);
+        if (pixelSizeUm != null)
+            SettingRules.checkPixelSize("pixelSize", pixelSizeUm);
+        if (downsample != null)
+            SettingRules.checkDownsample("downsample", downsample);
+        SettingRules.checkSimplify("simplify", simplifyTolerance);
         return finisher.apply(new DetectionSettings(this));
     }
 

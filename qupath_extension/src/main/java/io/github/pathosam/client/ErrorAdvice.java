@@ -2,15 +2,45 @@ package io.github.pathosam.client;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Objects;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Turns any failure of a PathoSAM run into one or two sentences for a user: what went wrong and
  * what to do. Stack traces belong in the log, never in a notification.
+ *
+ * <p>What to do depends on where the user is: in QuPath the address is a preference under a menu
+ * path, in a script it is a builder option. So the sentences that name a place to fix something
+ * are this record's components, which a client fills from its own wording (the QuPath adapter
+ * from its resource bundle); {@link #NEUTRAL} names no user interface. The diagnosis itself (the
+ * first sentence) is the same everywhere.
+ *
+ * @param checkAddress  what to do when no server answers, e.g. "Check the server address."
+ * @param setToken      what to do when the server refuses the token
+ * @param chooseModel   what to do when the server has no such model
+ * @param checkSettings what to do when a setting is invalid
+ * @param seeLog        where to find details of an unexpected error
  */
-public final class ErrorAdvice {
+public record ErrorAdvice(String checkAddress, String setToken, String chooseModel, String checkSettings,
+                          String seeLog) {
 
-    private ErrorAdvice() {
+    /** Advice that names no particular user interface: for scripts, tools and logs. */
+    public static final ErrorAdvice NEUTRAL = new ErrorAdvice(
+            "Check the server address.",
+            "Check the server token.",
+            "Choose one of the server's models, or none for its default.",
+            "Check the PathoSAM settings.",
+            "See the log for details.");
+
+    /** Checks that every sentence is there. */
+    public ErrorAdvice {
+        Objects.requireNonNull(checkAddress, "checkAddress");
+        Objects.requireNonNull(setToken, "setToken");
+        Objects.requireNonNull(chooseModel, "chooseModel");
+        Objects.requireNonNull(checkSettings, "checkSettings");
+        Objects.requireNonNull(seeLog, "seeLog");
     }
 
     /**
@@ -39,16 +69,17 @@ public final class ErrorAdvice {
      * @param error the failure
      * @return a message for the user, ending with what to do
      */
-    public static String describe(Throwable error) {
+    public String describe(Throwable error) {
         Throwable e = unwrap(error);
         if (isCancellation(e))
             return "Cancelled: nothing was changed.";
         if (e instanceof ServerUnavailableException)
-            return sentence(e.getMessage()) + " Check the server address in Edit > Preferences > PathoSAM.";
+            return sentence(e.getMessage()) + " " + checkAddress;
         if (e instanceof PathoSamException p) {
             return switch (p.statusCode()) {
-                case "UNAUTHENTICATED", "PERMISSION_DENIED" ->
-                        sentence(p.getMessage()) + " Set the token in Edit > Preferences > PathoSAM.";
+                case "UNAUTHENTICATED", "PERMISSION_DENIED" -> sentence(p.getMessage()) + " " + setToken;
+                // The server's and ModelSelection's code for a model it does not have.
+                case "NOT_FOUND" -> sentence(p.getMessage()) + " " + chooseModel;
                 case "DEADLINE_EXCEEDED" ->
                         sentence(p.getMessage()) + " The server may be busy or slow (CPU); try a smaller region.";
                 case "UNIMPLEMENTED" -> sentence(p.getMessage()) + " Update the PathoSAM server.";
@@ -56,16 +87,16 @@ public final class ErrorAdvice {
             };
         }
         if (e instanceof IllegalArgumentException)
-            return sentence(e.getMessage()) + " Check the PathoSAM settings.";
+            return sentence(e.getMessage()) + " " + checkSettings;
         if (e instanceof IOException)
-            return "QuPath could not read the image's pixels: " + e.getMessage() + ". Check that the image file is reachable.";
-        return "Unexpected error: " + e + ". See View > Show log for details.";
+            return "Could not read the image's pixels: " + e.getMessage() + ". Check that the image file is reachable.";
+        return "Unexpected error: " + e + ". " + seeLog;
     }
 
     private static Throwable unwrap(Throwable error) {
         Throwable e = error;
-        while ((e instanceof UncheckedIOException || e instanceof java.util.concurrent.ExecutionException
-                || e instanceof java.util.concurrent.CompletionException) && e.getCause() != null)
+        while ((e instanceof UncheckedIOException || e instanceof ExecutionException
+                || e instanceof CompletionException) && e.getCause() != null)
             e = e.getCause();
         return e;
     }

@@ -4,8 +4,10 @@ import io.github.pathosam.grpc.v1.ClassInfo;
 import io.github.pathosam.grpc.v1.ModelInfo;
 import io.github.pathosam.grpc.v1.ServerInfo;
 
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -33,8 +35,8 @@ public final class ModelSelection {
         String offered = info.getModelsList().stream().map(ModelInfo::getName).collect(Collectors.joining(", "));
         throw new PathoSamException("NOT_FOUND", model.isEmpty()
                 ? "the server offers no model"
-                : "the server has no model '" + model + "'; it offers: " + (offered.isEmpty() ? "none" : offered)
-                + " (set the model in the PathoSAM preferences, or leave it empty for the server's default)", null);
+                // Where to set the model is the client's to say (ErrorAdvice#chooseModel).
+                : "the server has no model '" + model + "'; it offers: " + (offered.isEmpty() ? "none" : offered), null);
     }
 
     /**
@@ -44,7 +46,7 @@ public final class ModelSelection {
     public static Map<String, Integer> classColours(ModelInfo model) {
         Map<String, Integer> colours = new LinkedHashMap<>();
         model.getClassesList().stream()
-                .sorted(java.util.Comparator.comparingInt(ClassInfo::getId))
+                .sorted(Comparator.comparingInt(ClassInfo::getId))
                 .forEach(c -> colours.put(c.getName(), c.getRgb() & 0xFFFFFF));
         return colours;
     }
@@ -55,7 +57,7 @@ public final class ModelSelection {
      * @throws PathoSamException with status FAILED_PRECONDITION when classes are requested from a
      *         model that has no semantic decoder
      */
-    public static void checkCanClassify(ModelInfo model, java.util.Optional<Boolean> classify) {
+    public static void checkCanClassify(ModelInfo model, Optional<Boolean> classify) {
         if (classify.orElse(false) && !model.getHasSemanticDecoder())
             throw new PathoSamException("FAILED_PRECONDITION", "model '" + model.getName()
                     + "' cannot classify nuclei (it has no semantic decoder): turn classification off, or use "

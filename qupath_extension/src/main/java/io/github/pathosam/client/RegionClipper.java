@@ -16,7 +16,7 @@ import java.util.Objects;
 /**
  * Keeps the nuclei of a region's bounding box that belong to the region's outline, cut at its border.
  *
- * <p>The rule is the Python batch's ({@code pathosam_server.batch.clip_to_roi}): a nucleus belongs to
+ * <p>The rule is the Python batch's ({@code pathosam_server.batch.run.clip_to_roi}): a nucleus belongs to
  * the region when its centroid lies inside the outline (strictly: a centroid on the border does not
  * count, so two touching regions never both keep a nucleus); a nucleus that crosses the border is cut
  * to the part inside, and dropped if nothing with an area remains. Holes and several parts are kept.

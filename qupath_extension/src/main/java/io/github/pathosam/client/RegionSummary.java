@@ -14,12 +14,15 @@ import java.util.Map;
  * @param totalSeconds            server wall time from the stream's start to the summary
  * @param coreCoverage            share of the region covered by tile cores, in [0, 1]
  * @param nucleiTouchingTileEdge  nuclei that touched an inner tile edge (halo too small for them)
+ * @param nucleiDroppedAtSeams    nuclei a tile owned but the server left out because an earlier tile
+ *                                of the stream had already returned the same nucleus (the two tiles
+ *                                segmented it differently); each nucleus still comes back once
  * @param model                   the model that ran
  */
 public record RegionSummary(long nuclei, long tiles, Map<String, Long> nucleiPerClass,
                             double encoderSeconds, double decoderSeconds, double postprocessSeconds,
                             double totalSeconds, double coreCoverage, long nucleiTouchingTileEdge,
-                            String model) {
+                            long nucleiDroppedAtSeams, String model) {
 
     /** Makes the class map immutable. */
     public RegionSummary {
@@ -30,6 +33,6 @@ public record RegionSummary(long nuclei, long tiles, Map<String, Long> nucleiPer
         return new RegionSummary(s.getNuclei(), s.getTiles(), s.getNucleiPerClassMap(),
                 s.getTimings().getEncoderSeconds(), s.getTimings().getDecoderSeconds(),
                 s.getTimings().getPostprocessSeconds(), s.getTimings().getTotalSeconds(),
-                s.getCoreCoverage(), s.getNucleiTouchingTileEdge(), s.getModel());
+                s.getCoreCoverage(), s.getNucleiTouchingTileEdge(), s.getNucleiDroppedAtSeams(), s.getModel());
     }
 }

@@ -5,7 +5,7 @@ package io.github.pathosam.client;
  *
  * <p>PathoSAM was trained on 40x scans (about 0.25 µm per pixel); a slide scanned at 0.5 µm per pixel
  * must be read at downsample 0.5 (each image pixel becomes two) so that nuclei have the size the
- * model knows. The rule is the Python batch's ({@code pathosam_server.batch.image_downsample}), so a
+ * model knows. The rule is the Python batch's ({@code pathosam_server.batch.run.image_downsample}), so a
  * script in QuPath and a headless batch send the same tiles.
  */
 public final class WorkingResolution {

@@ -50,7 +50,7 @@ class ClientOptionsTest {
         assertMessage("host", () -> ClientOptions.builder().host("a b").build());
         assertMessage("token", () -> ClientOptions.builder().token("a\nb").build());
         assertMessage("deadline", () -> ClientOptions.builder().deadline(Duration.ZERO).build());
-        assertMessage("tile size", () -> ClientOptions.builder().tileSize(8).build());
+        assertMessage("tileSize", () -> ClientOptions.builder().tileSize(8).build());
         assertMessage("halo", () -> ClientOptions.builder().halo(-1).build());
         assertMessage("halo", () -> ClientOptions.builder().tileSize(64).halo(65).build());
         assertMessage("downsample", () -> ClientOptions.builder().downsample(0).build());

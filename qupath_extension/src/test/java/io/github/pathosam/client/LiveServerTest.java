@@ -94,6 +94,19 @@ class LiveServerTest {
         }
     }
 
+    /** The plan a QuPath run makes: the server's default model, its tiles, its resolution on this scan. */
+    @Test
+    void runPlanFromTheLiveServer() {
+        DetectionSettings settings = DetectionSettings.builder().server("127.0.0.1:" + server.port()).build();
+        RunPlan plan = RunPlan.fetch(settings, null, model.getWorkingPixelSizeUm() / 2);
+        assertEquals(model.getName(), plan.model().getName());
+        assertEquals(model.getName(), plan.options().model());
+        assertEquals(model.getDefaultTileSize(), plan.tileSize());
+        assertEquals(model.getDefaultHalo(), plan.halo());
+        assertEquals(model.getWorkingPixelSizeUm() > 0 ? 2.0 : 1.0, plan.downsample(), 1e-12);
+        assertEquals("cpu", plan.server().getDevice());
+    }
+
     /** One region stream and what it delivered. */
     private record Streamed(List<PlannedTile> tiles, CollectingListener listener, RegionSummary summary) {
     }

@@ -56,17 +56,35 @@ class ModelSelectionTest {
 
     @Test
     void errorAdviceSaysWhatToDo() {
-        assertEquals("No PathoSAM server at h:1 — start one with `pathosam serve`. Check the server address in "
-                + "Edit > Preferences > PathoSAM.", ErrorAdvice.describe(new ServerUnavailableException(Errors.noServer("h:1"), null)));
-        String auth = ErrorAdvice.describe(Errors.translate(Status.UNAUTHENTICATED.withDescription("bad token").asRuntimeException(), "h:1", "GetInfo"));
-        assertTrue(auth.endsWith("Set the token in Edit > Preferences > PathoSAM."), auth);
-        assertTrue(ErrorAdvice.describe(new IllegalArgumentException("tileSize must be 16-4096 pixels, not 8"))
+        ErrorAdvice advice = ErrorAdvice.NEUTRAL;
+        assertEquals("No PathoSAM server at h:1 — start one with `pathosam serve`. Check the server address.",
+                advice.describe(new ServerUnavailableException(Errors.noServer("h:1"), null)));
+        String auth = advice.describe(Errors.translate(Status.UNAUTHENTICATED.withDescription("bad token").asRuntimeException(), "h:1", "GetInfo"));
+        assertTrue(auth.endsWith("(check the token): bad token. Check the server token."), auth);
+        assertTrue(advice.describe(new IllegalArgumentException("tileSize must be 16-4096 pixels, not 8"))
                 .startsWith("TileSize must be"));
-        assertTrue(ErrorAdvice.describe(new UncheckedIOException(new IOException("gone"))).contains("could not read the image"));
-        assertEquals("Cancelled: nothing was changed.", ErrorAdvice.describe(new CancellationException()));
+        assertTrue(advice.describe(new UncheckedIOException(new IOException("gone"))).startsWith("Could not read the image's pixels: gone."));
+        assertEquals("Cancelled: nothing was changed.", advice.describe(new CancellationException()));
         assertTrue(ErrorAdvice.isCancellation(new RuntimeException(new InterruptedException())));
         assertTrue(ErrorAdvice.isUnexpected(new NullPointerException()));
         assertFalse(ErrorAdvice.isUnexpected(new PathoSamException("INTERNAL", "x", null)));
-        assertFalse(ErrorAdvice.describe(new NullPointerException("npe")).contains("\tat "), "never a stack trace");
+        assertFalse(advice.describe(new NullPointerException("npe")).contains("\tat "), "never a stack trace");
+    }
+
+    @Test
+    void errorAdviceTakesTheClientsWordingForWhereToFixThings() {
+        ErrorAdvice qupath = new ErrorAdvice("Check the address in Prefs.", "Set the token in Prefs.", "Set the model in Prefs.",
+                "Check Prefs.", "See the log window.");
+        assertTrue(qupath.describe(new ServerUnavailableException(Errors.noServer("h:1"), null)).endsWith(" Check the address in Prefs."));
+        assertTrue(qupath.describe(new PathoSamException("PERMISSION_DENIED", "refused", null)).endsWith("Refused. Set the token in Prefs."));
+        PathoSamException noModel = assertThrows(PathoSamException.class, () -> ModelSelection.select(INFO, "vit_h"));
+        assertEquals("The server has no model 'vit_h'; it offers: vit_l_histopathology, vit_b_histopathology. "
+                + "Set the model in Prefs.", qupath.describe(noModel));
+        assertTrue(qupath.describe(new IllegalArgumentException("halo must be 0-64 pixels, not 65")).endsWith("65. Check Prefs."));
+        assertTrue(qupath.describe(new IllegalStateException("bug")).endsWith(" See the log window."));
+        // A gRPC NOT_FOUND from the server is the same condition: it has no such model.
+        String fromServer = qupath.describe(Errors.translate(Status.NOT_FOUND.withDescription("unknown model 'x'").asRuntimeException(),
+                "h:1", "SegmentRegion"));
+        assertTrue(fromServer.endsWith("Set the model in Prefs."), fromServer);
     }
 }

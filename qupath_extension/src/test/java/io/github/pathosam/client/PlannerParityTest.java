@@ -13,7 +13,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Java's TilePlanner and the Python planner ({@code pathosam_server.tiling.plan_tiles}) must cut
+ * Java's TilePlanner and the Python planner ({@code pathosam_server.geometry.tiling.plan_tiles}) must cut
  * every region identically, including the cases where round-half-up and Python's half-to-even
  * rounding would differ.
  */
@@ -35,7 +35,7 @@ class PlannerParityTest {
 
     private static final String SCRIPT = String.join("\n",
             "import json, sys",
-            "from pathosam_server.tiling import Rect, plan_tiles",
+            "from pathosam_server.geometry.tiling import Rect, plan_tiles",
             "out = []",
             "for c in json.loads(sys.argv[1]):",
             "    x, y, w, h, d, t, halo, iw, ih = c",

@@ -76,8 +76,8 @@ final class PythonServer implements AutoCloseable {
     }
 
     /**
-     * Until the trained fixture exists: a random-weights checkpoint made by the server package's
-     * own tool, once per build folder.
+     * Until the trained fixture exists: a random-weights checkpoint made by the server's test
+     * helpers ({@code pathosam_server._testing.checkpoints}), once per build folder.
      */
     private static synchronized Path randomModel() {
         Path model = randomModelPath();
@@ -85,7 +85,7 @@ final class PythonServer implements AutoCloseable {
             return model;
         try {
             Files.createDirectories(model.getParent());
-            runPython(Duration.ofSeconds(300), "-m", "pathosam_server.testing", model.toString(),
+            runPython(Duration.ofSeconds(300), "-m", "pathosam_server._testing.checkpoints", model.toString(),
                     "--semantic", randomSemanticPath().toString());
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -16,7 +16,7 @@ import java.util.List;
 
 /**
  * A synthetic H&E-like image with its ground truth, made by the project's Python generator
- * ({@code pathosam_server.synthetic.make_region}, the same one the tiny model was trained on) and
+ * ({@code pathosam_server._testing.synthetic.make_region}, the same one the tiny model was trained on) and
  * written as a PNG that Java reads back with ImageIO.
  *
  * @param png    the image file
@@ -41,7 +41,7 @@ record SyntheticSlide(Path png, BufferedImage image, List<Truth> nuclei) {
             "import numpy as np",
             "from PIL import Image",
             "from scipy import ndimage",
-            "from pathosam_server.synthetic import make_region",
+            "from pathosam_server._testing.synthetic import make_region",
             "seed, h, w, png, truth = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]",
             "s = make_region(seed, (h, w))",
             "Image.fromarray(s.image).save(png)",

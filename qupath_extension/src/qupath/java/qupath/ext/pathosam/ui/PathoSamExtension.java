@@ -1,4 +1,4 @@
-package qupath.ext.pathosam;
+package qupath.ext.pathosam.ui;
 
 import javafx.scene.control.Button;
 import javafx.scene.control.Menu;
@@ -12,16 +12,19 @@ import qupath.lib.common.GeneralTools;
 import qupath.lib.common.Version;
 import qupath.lib.gui.QuPathGUI;
 import qupath.lib.gui.actions.ActionTools;
-import qupath.lib.gui.extensions.GitHubProject;
 import qupath.lib.gui.extensions.QuPathExtension;
 import qupath.lib.gui.viewer.tools.PathTool;
 
 /**
  * The PathoSAM extension: a menu (Extensions &gt; PathoSAM), toolbar buttons for automatic detection
  * and the two prompt tools, a server status indicator, preferences and script templates. The work
- * itself happens in {@link PathoSam} and the client core ({@code io.github.pathosam.client}).
+ * itself happens in {@link qupath.ext.pathosam.PathoSam} and the client core ({@code io.github.pathosam.client}).
+ *
+ * <p>It names no GitHub repository ({@code GitHubProject}): the project has not published one, and
+ * a guessed owner/name would point QuPath's users at a stranger's repository. QuPath 0.6 finds
+ * extension updates through extension catalogs instead; a catalog entry can follow a release.
  */
-public class PathoSamExtension implements QuPathExtension, GitHubProject {
+public class PathoSamExtension implements QuPathExtension {
 
     private static final Logger logger = LoggerFactory.getLogger(PathoSamExtension.class);
 
@@ -32,7 +35,6 @@ public class PathoSamExtension implements QuPathExtension, GitHubProject {
     // Same as pom.xml and build.gradle (tests/test_build_versions.py checks the three agree).
     private static final String EXTENSION_VERSION = "0.1.0-SNAPSHOT";
     private static final Version EXTENSION_QUPATH_VERSION = Version.parse("v0.6.0");
-    private static final GitHubRepo EXTENSION_REPOSITORY = GitHubRepo.create(EXTENSION_NAME, "pathosam", "qupath-extension-pathosam");
 
     // QuPath may offer the same extension twice (e.g. a jar both in the user folder and a catalog).
     private boolean isInstalled = false;
@@ -65,9 +67,9 @@ public class PathoSamExtension implements QuPathExtension, GitHubProject {
     private static void installMenu(QuPathGUI qupath, DetectNucleiCommand detect, ServerStatus status,
                                     PathTool pointTool, PathTool boxTool) {
         Menu menu = qupath.getMenu("Extensions>" + EXTENSION_NAME, true);
-        MenuItem detectItem = new MenuItem(PathoSamResources.getString("menu.detect"));
+        MenuItem detectItem = new MenuItem(UiResources.getString("menu.detect"));
         detectItem.setOnAction(e -> detect.run());
-        MenuItem checkItem = new MenuItem(PathoSamResources.getString("menu.check"));
+        MenuItem checkItem = new MenuItem(UiResources.getString("menu.check"));
         checkItem.setOnAction(e -> status.refresh());
         var tools = qupath.getToolManager();
         menu.getItems().addAll(
@@ -86,7 +88,7 @@ public class PathoSamExtension implements QuPathExtension, GitHubProject {
         if (toolbar == null)
             return;
         Button button = new Button(null, PathoSamIcons.detect());
-        button.setTooltip(new Tooltip(PathoSamResources.getString("toolbar.detect")));
+        button.setTooltip(new Tooltip(UiResources.getString("toolbar.detect")));
         button.setOnAction(e -> detect.run());
         toolbar.getItems().addAll(new Separator(), button, StatusIndicator.create(status));
     }
@@ -104,11 +106,6 @@ public class PathoSamExtension implements QuPathExtension, GitHubProject {
     @Override
     public Version getQuPathVersion() {
         return EXTENSION_QUPATH_VERSION;
-    }
-
-    @Override
-    public GitHubRepo getRepository() {
-        return EXTENSION_REPOSITORY;
     }
 
     /** @return the jar manifest's Implementation-Version, else the version this source was released as */

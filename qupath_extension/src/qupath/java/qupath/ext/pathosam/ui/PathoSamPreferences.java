@@ -1,4 +1,4 @@
-package qupath.ext.pathosam;
+package qupath.ext.pathosam.ui;
 
 import io.github.pathosam.client.DetectionSettingsBuilder;
 import io.github.pathosam.client.TileEncoding;
@@ -10,6 +10,7 @@ import javafx.beans.property.Property;
 import javafx.beans.property.StringProperty;
 import javafx.beans.value.ObservableValue;
 import org.controlsfx.control.PropertySheet;
+import qupath.ext.pathosam.ServerToken;
 import qupath.fx.prefs.controlsfx.PropertyItemBuilder;
 import qupath.lib.gui.QuPathGUI;
 import qupath.lib.gui.prefs.PathPrefs;
@@ -18,15 +19,13 @@ import java.util.List;
 
 /**
  * The extension's persistent preferences (QuPath stores them with its own) and their items in
- * QuPath's preference pane, under the category "PathoSAM".
+ * QuPath's preference pane, under the category "PathoSAM". The token's preference belongs to
+ * {@link ServerToken}, because recorded scripts read it too; the pane edits it here with the rest.
  */
 final class PathoSamPreferences {
 
-    /** Environment variable read when neither a script nor the preferences give a token. */
-    static final String TOKEN_ENV = "PATHOSAM_TOKEN";
-
     private static final StringProperty SERVER = PathPrefs.createPersistentPreference("pathosam.server", "127.0.0.1:50051");
-    private static final StringProperty TOKEN = PathPrefs.createPersistentPreference("pathosam.token", "");
+    private static final StringProperty TOKEN = ServerToken.preference();
     private static final StringProperty MODEL = PathPrefs.createPersistentPreference("pathosam.model", "");
     private static final IntegerProperty TILE_SIZE = PathPrefs.createPersistentPreference("pathosam.tileSize", 384);
     private static final IntegerProperty HALO = PathPrefs.createPersistentPreference("pathosam.halo", 64);
@@ -52,15 +51,16 @@ final class PathoSamPreferences {
     }
 
     /**
-     * Fills a builder from the preferences, as the toolbar command and the prompt tools use them.
+     * Fills a builder from the preferences, as the toolbar command, the prompt tools and the
+     * status indicator use them.
      *
-     * @param builder a fresh builder
+     * @param builder a fresh builder, e.g. {@code PathoSam.builder()}
      * @param <T>     what it builds
      * @return the builder
      */
     static <T> DetectionSettingsBuilder<T> applyTo(DetectionSettingsBuilder<T> builder) {
         builder.server(SERVER.get())
-                .token(token(null))
+                .token(ServerToken.fallback())
                 .model(MODEL.get())
                 .tileSize(TILE_SIZE.get())
                 .halo(HALO.get())
@@ -71,23 +71,6 @@ final class PathoSamPreferences {
         if (PIXEL_SIZE.get() > 0)
             builder.pixelSize(PIXEL_SIZE.get());
         return builder;
-    }
-
-    /**
-     * The token to send: the given one, else the preference, else {@value #TOKEN_ENV}. Scripts
-     * recorded in the workflow never contain the token, so they find it here.
-     *
-     * @param explicit a token given by a script, or null
-     * @return the token, or null for none
-     */
-    static String token(String explicit) {
-        if (explicit != null && !explicit.isBlank())
-            return explicit;
-        String pref = TOKEN.get();
-        if (pref != null && !pref.isBlank())
-            return pref;
-        String env = System.getenv(TOKEN_ENV);
-        return env == null || env.isBlank() ? null : env;
     }
 
     /** @return the preferences whose change means another server or model: the status must be refreshed */
@@ -109,7 +92,7 @@ final class PathoSamPreferences {
                 item(HALO, Integer.class, "prefs.halo"),
                 item(PIXEL_SIZE, Double.class, "prefs.pixelSize"),
                 new PropertyItemBuilder<>(ENCODING, TileEncoding.class)
-                        .bundle(PathoSamResources.BUNDLE).key("prefs.encoding").categoryKey("prefs.category")
+                        .bundle(UiResources.BUNDLE).key("prefs.encoding").categoryKey("prefs.category")
                         .choices(List.of(TileEncoding.values()))
                         .build(),
                 item(SIMPLIFY, Double.class, "prefs.simplify"),
@@ -120,7 +103,7 @@ final class PathoSamPreferences {
     private static <T> PropertySheet.Item item(Property<T> property, Class<? extends T> type, String key) {
         // Integer/Double properties are Property<Number>: the class picks the sheet's editor.
         return new PropertyItemBuilder<T>(property, type)
-                .bundle(PathoSamResources.BUNDLE)
+                .bundle(UiResources.BUNDLE)
                 .key(key)
                 .categoryKey("prefs.category")
                 .build();

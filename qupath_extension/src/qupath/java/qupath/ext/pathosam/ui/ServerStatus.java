@@ -1,9 +1,7 @@
-package qupath.ext.pathosam;
+package qupath.ext.pathosam.ui;
 
 import io.github.pathosam.client.DetectionSettings;
-import io.github.pathosam.client.ErrorAdvice;
-import io.github.pathosam.client.ModelSelection;
-import io.github.pathosam.client.PathoSamClient;
+import io.github.pathosam.client.RunPlan;
 import io.github.pathosam.grpc.v1.ModelInfo;
 import io.github.pathosam.grpc.v1.ServerInfo;
 import javafx.application.Platform;
@@ -11,6 +9,7 @@ import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import qupath.ext.pathosam.ServerToken;
 
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -67,19 +66,18 @@ final class ServerStatus {
         String modelName = PathoSamPreferences.modelProperty().get();
         try {
             DetectionSettings settings = PathoSamPreferences.applyTo(DetectionSettings.builder()).build();
-            try (PathoSamClient client = PathoSamClient.connect(settings.connectionOptions())) {
-                client.checkHealth();
-                ServerInfo info = client.getInfo();
-                ModelInfo model = ModelSelection.select(info, settings.model());
-                String detail = PathoSamResources.format("status.detail", info.getServerVersion(),
-                        info.getMicroSamVersion(), info.getTorchVersion(),
-                        model.getHasSemanticDecoder() ? PathoSamResources.getString("status.classifies")
-                                : PathoSamResources.getString("status.noClasses"));
-                return new State(settings.server().toString(), model.getName(), info.getDevice(), true, detail);
-            }
+            // The same plan a run makes, without an image: the model that would run, and whether it answers.
+            RunPlan plan = RunPlan.fetch(settings, ServerToken.fallback(), Double.NaN);
+            ServerInfo info = plan.server();
+            ModelInfo model = plan.model();
+            String detail = UiResources.format("status.detail", info.getServerVersion(),
+                    info.getMicroSamVersion(), info.getTorchVersion(),
+                    model.getHasSemanticDecoder() ? UiResources.getString("status.classifies")
+                            : UiResources.getString("status.noClasses"));
+            return new State(settings.server().toString(), model.getName(), info.getDevice(), true, detail);
         } catch (RuntimeException e) {
             logger.debug("PathoSAM server check failed", e);
-            return new State(address, modelName, "", false, ErrorAdvice.describe(e));
+            return new State(address, modelName, "", false, UiResources.ADVICE.describe(e));
         }
     }
 }

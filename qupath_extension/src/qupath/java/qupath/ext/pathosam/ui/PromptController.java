@@ -1,4 +1,4 @@
-package qupath.ext.pathosam;
+package qupath.ext.pathosam.ui;
 
 import io.github.pathosam.client.DetectionSettings;
 import io.github.pathosam.client.ErrorAdvice;
@@ -12,6 +12,8 @@ import io.github.pathosam.client.ServerUnavailableException;
 import javafx.scene.Cursor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import qupath.ext.pathosam.ImageServerTileSource;
+import qupath.ext.pathosam.ServerToken;
 import qupath.fx.dialogs.Dialogs;
 import qupath.fx.utils.FXUtils;
 import qupath.lib.gui.viewer.QuPathViewer;
@@ -71,7 +73,7 @@ final class PromptController {
             boolean canRefine = current != null && isInHierarchy(current, viewer.getHierarchy());
             if (!positive && !canRefine) {
                 FXUtils.runOnApplicationThread(() -> Dialogs.showInfoNotification(
-                        PathoSamResources.getString("title"), PathoSamResources.getString("prompt.negativeFirst")));
+                        UiResources.getString("title"), UiResources.getString("prompt.negativeFirst")));
                 return false;
             }
             if (!refine || !canRefine)
@@ -127,7 +129,8 @@ final class PromptController {
 
     private void prompt(ImageData<BufferedImage> imageData, ImagePlane plane) {
         DetectionSettings settings = PathoSamPreferences.applyTo(DetectionSettings.builder()).build();
-        String key = settings + "|" + PathoSamPreferences.token(null);
+        // The settings' text leaves the token out (a secret), but another token needs another session.
+        String key = settings + "|" + ServerToken.fallback();
         if (session == null || !session.key().equals(key)) {
             closeSession();
             window = null;
@@ -141,7 +144,7 @@ final class PromptController {
         PathObject detection = nucleus == null ? null : session.objects().create(nucleus, plane);
         if (detection == null) {
             FXUtils.runOnApplicationThread(() -> Dialogs.showInfoNotification(
-                    PathoSamResources.getString("title"), PathoSamResources.getString("prompt.nothing")));
+                    UiResources.getString("title"), UiResources.getString("prompt.nothing")));
             return;
         }
         PathObject previous = current;
@@ -184,7 +187,7 @@ final class PromptController {
         else
             logger.warn("PathoSAM prompt failed: {}", e.getMessage());
         FXUtils.runOnApplicationThread(() -> Dialogs.showErrorNotification(
-                PathoSamResources.getString("title"), ErrorAdvice.describe(e)));
+                UiResources.getString("title"), UiResources.ADVICE.describe(e)));
         status.refresh();
     }
 

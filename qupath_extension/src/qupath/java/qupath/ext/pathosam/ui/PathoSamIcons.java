@@ -1,4 +1,4 @@
-package qupath.ext.pathosam;
+package qupath.ext.pathosam.ui;
 
 import javafx.scene.Group;
 import javafx.scene.Node;

@@ -1,4 +1,4 @@
-package qupath.ext.pathosam;
+package qupath.ext.pathosam.ui;
 
 import javafx.concurrent.Task;
 import javafx.concurrent.Worker;
@@ -34,7 +34,7 @@ final class ProgressWindow {
         ProgressBar bar = new ProgressBar();
         bar.progressProperty().bind(task.progressProperty());
         bar.setPrefWidth(320);
-        Button cancel = new Button(PathoSamResources.getString("progress.cancel"));
+        Button cancel = new Button(UiResources.getString("progress.cancel"));
         cancel.setOnAction(e -> task.cancel(true));
         VBox box = new VBox(8, message, bar, cancel);
         box.setPadding(new Insets(12));

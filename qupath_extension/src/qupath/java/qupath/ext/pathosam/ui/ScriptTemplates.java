@@ -1,4 +1,4 @@
-package qupath.ext.pathosam;
+package qupath.ext.pathosam.ui;
 
 import javafx.scene.control.Menu;
 import javafx.scene.control.MenuItem;
@@ -13,12 +13,16 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The Groovy templates under {@code scripts/}, opened in QuPath's script editor from the menu. */
+/**
+ * The Groovy templates under {@code qupath/ext/pathosam/ui/scripts/}, opened in QuPath's script
+ * editor from the menu. They live beside this class, not at the root of the jar: QuPath loads
+ * every extension through one class loader, where a root {@code scripts/} folder is shared by all.
+ */
 final class ScriptTemplates {
 
     private static final Logger logger = LoggerFactory.getLogger(ScriptTemplates.class);
 
-    /** Menu text key to resource path. */
+    /** Menu text key to resource path, relative to this class's package. */
     private static final Map<String, String> SCRIPTS = new LinkedHashMap<>();
 
     static {
@@ -35,9 +39,9 @@ final class ScriptTemplates {
      * @return a submenu with one item per template
      */
     static Menu createMenu(QuPathGUI qupath) {
-        Menu menu = new Menu(PathoSamResources.getString("menu.scripts"));
+        Menu menu = new Menu(UiResources.getString("menu.scripts"));
         for (Map.Entry<String, String> e : SCRIPTS.entrySet()) {
-            String name = PathoSamResources.getString(e.getKey());
+            String name = UiResources.getString(e.getKey());
             MenuItem item = new MenuItem(name);
             item.setOnAction(a -> open(qupath, name, e.getValue()));
             menu.getItems().add(item);
@@ -46,12 +50,12 @@ final class ScriptTemplates {
     }
 
     /**
-     * @param path a resource path such as {@code scripts/PathoSamWholeProject.groovy}
+     * @param path a resource path relative to this class's package, such as {@code scripts/PathoSamWholeProject.groovy}
      * @return the script's text
      * @throws IOException when the resource is missing
      */
     static String read(String path) throws IOException {
-        try (InputStream in = ScriptTemplates.class.getClassLoader().getResourceAsStream(path)) {
+        try (InputStream in = ScriptTemplates.class.getResourceAsStream(path)) {
             if (in == null)
                 throw new IOException("resource not found: " + path);
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -61,14 +65,14 @@ final class ScriptTemplates {
     private static void open(QuPathGUI qupath, String name, String path) {
         var editor = qupath.getScriptEditor();
         if (editor == null) {
-            Dialogs.showErrorNotification(PathoSamResources.getString("title"), PathoSamResources.getString("error.noEditor"));
+            Dialogs.showErrorNotification(UiResources.getString("title"), UiResources.getString("error.noEditor"));
             return;
         }
         try {
             editor.showScript(name, read(path));
         } catch (IOException e) {
             logger.error("Cannot open the script template {}", path, e);
-            Dialogs.showErrorNotification(PathoSamResources.getString("title"), e.getMessage());
+            Dialogs.showErrorNotification(UiResources.getString("title"), e.getMessage());
         }
     }
 }

@@ -1,8 +1,7 @@
-package qupath.ext.pathosam;
+package qupath.ext.pathosam.ui;
 
 import io.github.pathosam.client.PixelRect;
 import javafx.event.EventHandler;
-import java.awt.geom.Point2D;
 import javafx.scene.input.MouseButton;
 import javafx.scene.input.MouseEvent;
 import qupath.lib.gui.QuPathGUI;
@@ -49,7 +48,7 @@ final class PromptTools {
             controller.point(viewer, p.getX(), p.getY(), !negative, negative || e.isShiftDown());
             e.consume();
         };
-        return PathTools.createTool(handler, PathoSamResources.getString("tool.point"), PathoSamIcons.point());
+        return PathTools.createTool(handler, UiResources.getString("tool.point"), PathoSamIcons.point());
     }
 
     /**
@@ -58,7 +57,7 @@ final class PromptTools {
      * @return the box tool
      */
     static PathTool boxTool(QuPathGUI qupath, PromptController controller) {
-        return PathTools.createTool(new BoxHandler(qupath, controller), PathoSamResources.getString("tool.box"),
+        return PathTools.createTool(new BoxHandler(qupath, controller), UiResources.getString("tool.box"),
                 PathoSamIcons.box());
     }
 

@@ -1,10 +1,13 @@
-package qupath.ext.pathosam;
+package qupath.ext.pathosam.ui;
 
 import io.github.pathosam.client.ErrorAdvice;
 import io.github.pathosam.client.TileProgress;
 import javafx.concurrent.Task;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import qupath.ext.pathosam.DetectionProgress;
+import qupath.ext.pathosam.PathoSam;
+import qupath.ext.pathosam.PathoSamResults;
 import qupath.fx.dialogs.Dialogs;
 import qupath.lib.gui.QuPathGUI;
 import qupath.lib.images.ImageData;
@@ -36,35 +39,35 @@ final class DetectNucleiCommand {
 
     /** Runs the command; call on the JavaFX thread. */
     void run() {
-        String title = PathoSamResources.getString("title");
+        String title = UiResources.getString("title");
         ImageData<BufferedImage> imageData = qupath.getImageData();
         if (imageData == null) {
-            Dialogs.showWarningNotification(title, PathoSamResources.getString("error.noImage"));
+            Dialogs.showWarningNotification(title, UiResources.getString("error.noImage"));
             return;
         }
         if (running != null && running.isRunning()) {
-            Dialogs.showInfoNotification(title, PathoSamResources.getString("error.alreadyRunning"));
+            Dialogs.showInfoNotification(title, UiResources.getString("error.alreadyRunning"));
             return;
         }
         PathoSam detector;
         try {
-            detector = PathoSam.builderFromPreferences().build();
+            detector = PathoSamPreferences.applyTo(PathoSam.builder()).build();
         } catch (IllegalArgumentException e) {
-            Dialogs.showErrorNotification(title, ErrorAdvice.describe(e));
+            Dialogs.showErrorNotification(title, UiResources.ADVICE.describe(e));
             return;
         }
         List<PathObject> parents = imageData.getHierarchy().getSelectionModel().getSelectedObjects().stream()
                 .filter(p -> p.hasROI() && (p.isAnnotation() || p.isTMACore()))
                 .toList();
         ImagePlane plane = qupath.getViewer() == null ? ImagePlane.getDefaultPlane() : qupath.getViewer().getImagePlane();
-        if (parents.isEmpty() && !Dialogs.showConfirmDialog(title, PathoSamResources.format("confirm.wholeImage",
+        if (parents.isEmpty() && !Dialogs.showConfirmDialog(title, UiResources.format("confirm.wholeImage",
                 imageData.getServer().getWidth(), imageData.getServer().getHeight())))
             return;
 
         DetectionTask task = new DetectionTask(detector, imageData, parents, plane);
         task.setOnSucceeded(e -> succeeded(task.getValue()));
         task.setOnFailed(e -> failed(task.getException()));
-        task.setOnCancelled(e -> Dialogs.showInfoNotification(title, ErrorAdvice.describe(new CancellationException())));
+        task.setOnCancelled(e -> Dialogs.showInfoNotification(title, UiResources.ADVICE.describe(new CancellationException())));
         running = task;
         ProgressWindow.show(qupath.getStage(), title, task);
         Thread worker = new Thread(task, "pathosam-detect");
@@ -81,7 +84,7 @@ final class DetectNucleiCommand {
             if (pathClass != null && !available.contains(pathClass))
                 available.add(pathClass);
         }
-        Dialogs.showInfoNotification(PathoSamResources.getString("title"), results.summary());
+        Dialogs.showInfoNotification(UiResources.getString("title"), results.summary());
         status.refresh();
     }
 
@@ -90,12 +93,12 @@ final class DetectNucleiCommand {
             logger.error("PathoSAM detection failed", error);
         else
             logger.warn("PathoSAM detection failed: {}", error.getMessage());
-        Dialogs.showErrorNotification(PathoSamResources.getString("title"), ErrorAdvice.describe(error));
+        Dialogs.showErrorNotification(UiResources.getString("title"), UiResources.ADVICE.describe(error));
         status.refresh();
     }
 
     /** The run on a worker thread; its progress callback feeds the task's message and progress. */
-    private static final class DetectionTask extends Task<PathoSamResults> implements DetectionRun.Progress {
+    private static final class DetectionTask extends Task<PathoSamResults> implements DetectionProgress {
 
         private final PathoSam detector;
         private final ImageData<BufferedImage> imageData;
@@ -111,7 +114,7 @@ final class DetectNucleiCommand {
 
         @Override
         protected PathoSamResults call() {
-            updateMessage(PathoSamResources.getString("progress.connecting"));
+            updateMessage(UiResources.getString("progress.connecting"));
             return parents.isEmpty() ? detector.detectObjects(imageData, plane, this)
                     : detector.detectObjects(imageData, parents, this);
         }
@@ -121,8 +124,8 @@ final class DetectNucleiCommand {
             // Task coalesces these onto the JavaFX thread itself.
             updateProgress(region + (tile == null ? 0 : tile.fraction()), Math.max(1, regions));
             updateMessage(tile == null
-                    ? PathoSamResources.format("progress.region", region + 1, regions)
-                    : PathoSamResources.format("progress.tile", region + 1, regions, tile.tilesDone(), tile.tilesTotal()));
+                    ? UiResources.format("progress.region", region + 1, regions)
+                    : UiResources.format("progress.tile", region + 1, regions, tile.tilesDone(), tile.tilesTotal()));
         }
     }
 }

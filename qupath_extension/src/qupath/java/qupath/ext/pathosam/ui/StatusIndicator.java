@@ -1,4 +1,4 @@
-package qupath.ext.pathosam;
+package qupath.ext.pathosam.ui;
 
 import javafx.scene.control.Label;
 import javafx.scene.control.Tooltip;
@@ -34,12 +34,12 @@ final class StatusIndicator {
     }
 
     private static void show(ServerStatus.State s, Label label, Circle dot, Tooltip tooltip) {
-        String model = s.model() == null || s.model().isEmpty() ? PathoSamResources.getString("status.defaultModel") : s.model();
+        String model = s.model() == null || s.model().isEmpty() ? UiResources.getString("status.defaultModel") : s.model();
         label.setText(s.device().isEmpty() ? s.address() + " · " + model : s.address() + " · " + model + " · " + s.device());
         dot.setFill(s.connected() == null ? Color.GRAY : s.connected() ? Color.LIMEGREEN : Color.CRIMSON);
-        String state = s.connected() == null ? PathoSamResources.getString("status.unknown")
-                : s.connected() ? PathoSamResources.getString("status.connected") : PathoSamResources.getString("status.disconnected");
-        tooltip.setText(PathoSamResources.format("status.tooltip", state, s.address(), model,
+        String state = s.connected() == null ? UiResources.getString("status.unknown")
+                : s.connected() ? UiResources.getString("status.connected") : UiResources.getString("status.disconnected");
+        tooltip.setText(UiResources.format("status.tooltip", state, s.address(), model,
                 s.device().isEmpty() ? "?" : s.device(), s.detail()));
     }
 }
