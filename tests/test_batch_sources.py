@@ -247,6 +247,14 @@ def test_dry_run_lists_images_regions_and_tiles(tmp_path: Path, random_checkpoin
     rows = _table(res.stdout)
     assert "plain.png" not in rows and rows["slide.ome.tif"]["regions"] == "1"
     assert rows["slide.ome.tif"]["tiles"] == "2"  # the 150 x 100 annotation at tile 128
+    # a dry run writes nothing, not even the counts; a grid the model would see shrunk is refused up front
+    res = _cli("--images-dir", str(tmp_path), "--regions", "whole", "--dry-run", "--csv", str(tmp_path / "c.csv"),
+               "--model-path", str(random_checkpoint), "--device", "cpu")
+    assert res.returncode == 0 and not (tmp_path / "c.csv").exists() and "not written" in res.stdout
+    res = _cli("--images-dir", str(tmp_path), "--regions", "whole", "--dry-run", "--tile-size", "512", "--halo", "64",
+               "--model-path", str(random_checkpoint), "--device", "cpu")
+    assert res.returncode == 2 and "exceeds the model's input window of 512 px" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_clear_errors_for_bad_options(tmp_path: Path) -> None:
