@@ -62,6 +62,7 @@ def test_png_and_pyramidal_ome_tiff_read_by_region(tmp_path: Path) -> None:
         assert (src.width, src.height) == (300, 200)
         assert np.array_equal(src.read(rect, 1.0), arr[33:90, 17:118])
         assert src.read(Rect(0, 0, 300, 200), 2.0).shape == (100, 150, 3)
+        getattr(src, "close", lambda: None)()
     assert images[0].pixel_size_um() is None
     assert images[1].pixel_size_um() == pytest.approx(0.5)
     tifffile.imwrite(tmp_path / "c.tif", arr, resolution=(40000, 40000), resolutionunit="CENTIMETER")
