@@ -37,8 +37,8 @@ def random_model(random_checkpoint: Path):
 
 def _serve(manager, max_message_bytes: int):
     """Start a real gRPC server on a free loopback port; yields its address, stops it afterwards."""
+    from pathosam_server.rpc.admission import Limits
     from pathosam_server.rpc.server import create_server
-    from pathosam_server.rpc.service import Limits
 
     limits = Limits(max_tile_size=1024, max_message_bytes=max_message_bytes, max_concurrent_streams=2,
                     max_region_pixels=1024 * 1024)

@@ -100,8 +100,8 @@ def test_kill_9_mid_run_then_resume_does_every_image_once(tmp_path: Path, server
 
 @pytest.mark.slow
 def test_two_servers_share_the_tiles_and_match_in_process(tmp_path: Path, random_model) -> None:
+    from pathosam_server.rpc.admission import Limits
     from pathosam_server.rpc.server import create_server
-    from pathosam_server.rpc.service import Limits
 
     servers = [create_server(random_model, "127.0.0.1", 0, Limits(), token="s3cret")[:2] for _ in range(2)]
     for srv, _ in servers:

@@ -62,6 +62,7 @@ def test_png_and_pyramidal_ome_tiff_read_by_region(tmp_path: Path) -> None:
         assert (src.width, src.height) == (300, 200)
         assert np.array_equal(src.read(rect, 1.0), arr[33:90, 17:118])
         assert src.read(Rect(0, 0, 300, 200), 2.0).shape == (100, 150, 3)
+        getattr(src, "close", lambda: None)()
     assert images[0].pixel_size_um() is None
     assert images[1].pixel_size_um() == pytest.approx(0.5)
     tifffile.imwrite(tmp_path / "c.tif", arr, resolution=(40000, 40000), resolutionunit="CENTIMETER")
@@ -247,6 +248,14 @@ def test_dry_run_lists_images_regions_and_tiles(tmp_path: Path, random_checkpoin
     rows = _table(res.stdout)
     assert "plain.png" not in rows and rows["slide.ome.tif"]["regions"] == "1"
     assert rows["slide.ome.tif"]["tiles"] == "2"  # the 150 x 100 annotation at tile 128
+    # a dry run writes nothing, not even the counts; a grid the model would see shrunk is refused up front
+    res = _cli("--images-dir", str(tmp_path), "--regions", "whole", "--dry-run", "--csv", str(tmp_path / "c.csv"),
+               "--model-path", str(random_checkpoint), "--device", "cpu")
+    assert res.returncode == 0 and not (tmp_path / "c.csv").exists() and "not written" in res.stdout
+    res = _cli("--images-dir", str(tmp_path), "--regions", "whole", "--dry-run", "--tile-size", "512", "--halo", "64",
+               "--model-path", str(random_checkpoint), "--device", "cpu")
+    assert res.returncode == 2 and "exceeds the model's input window of 512 px" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_clear_errors_for_bad_options(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,25 +21,22 @@ from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "python_server")}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pathosam_server", *args], env=ENV, capture_output=True,
                           text=True, timeout=timeout)
 
 
 def test_serve_answers_health_and_info_then_stops_on_sigterm(random_checkpoint: Path) -> None:
-    port = _free_port()
+    # --port 0: the server binds a free port itself and prints it (a port picked here could be taken first)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pathosam_server", "serve", "--port", str(port), "--device", "cpu",
+        [sys.executable, "-m", "pathosam_server", "serve", "--port", "0", "--device", "cpu",
          "--model-path", str(random_checkpoint), "--model-name", "tiny"],
         env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
+        line = proc.stdout.readline()
+        assert line.startswith("PathoSAM server listening on 127.0.0.1:"), line + proc.stderr.read()
+        port = int(line.rsplit(":", 1)[1])
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             grpc.channel_ready_future(ch).result(timeout=120)
             health = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(service=""))
@@ -50,7 +46,6 @@ def test_serve_answers_health_and_info_then_stops_on_sigterm(random_checkpoint: 
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
-        assert f"listening on 127.0.0.1:{port}" in out
     finally:
         proc.kill()
 

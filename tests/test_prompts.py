@@ -70,8 +70,8 @@ def test_bad_prompts(stub, request_fn, code, words) -> None:
 
 
 def test_digest_only_after_eviction_asks_for_pixels(random_model) -> None:
+    from pathosam_server.rpc.admission import Limits
     from pathosam_server.rpc.server import create_server
-    from pathosam_server.rpc.service import Limits
 
     srv, port, _ = create_server(random_model, "127.0.0.1", 0, Limits(cache_bytes=1))  # room for one window
     srv.start()
@@ -111,6 +111,7 @@ def test_two_clients_on_different_windows_concurrently(server: str) -> None:
         t.start()
     for t in threads:
         t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a prompt client hung (no answer within 300 s)"
     assert not errors, errors
     for k, resp in results.items():
         xy = np.asarray(resp.nuclei[0].geometry.polygons[0].exterior.xy).reshape(-1, 2)

@@ -39,35 +39,43 @@ def _bad_tile_requests():
     good = _tile()
     cases = []
 
-    def case(name, code, mutate):
+    def case(name, code, words, mutate):
         req = pb.SegmentTileRequest(tile=pb.Tile(), downsample=1.0)
         req.tile.CopyFrom(good)
         mutate(req)
-        cases.append(pytest.param(req, code, id=name))
+        cases.append(pytest.param(req, code, words, id=name))
 
     INV, RES, NF = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.NOT_FOUND
-    case("short-pixels", INV, lambda r: setattr(r.tile.image, "data", r.tile.image.data[:-3]))
-    case("zero-width", INV, lambda r: setattr(r.tile.image, "width", 0))
-    case("huge-image", RES, lambda r: (setattr(r.tile.image, "width", 5000), setattr(r.tile.region, "width", 5000)))
-    case("bad-encoding", INV, lambda r: setattr(r.tile.image, "encoding", 17))
-    case("png-garbage", INV, lambda r: setattr(r.tile.image, "encoding", pb.PNG))
-    case("unknown-model", NF, lambda r: setattr(r, "model", "vit_z_nonsense"))
-    case("nan-downsample", INV, lambda r: setattr(r, "downsample", float("nan")))
-    case("negative-downsample", INV, lambda r: setattr(r, "downsample", -2.0))
-    case("nan-threshold", INV, lambda r: setattr(r.params, "foreground_threshold", float("nan")))
-    case("simplify-too-large", INV, lambda r: setattr(r.params, "simplify_tolerance", 5.0))
-    case("zero-region", INV, lambda r: setattr(r.tile.region, "height", 0))
-    case("size-mismatch", INV, lambda r: setattr(r, "downsample", 2.0))
-    case("core-outside-tile", INV, lambda r: r.tile.core.CopyFrom(pb.Rect(x=100, y=0, width=100, height=10)))
+    case("short-pixels", INV, "needs 36864 bytes", lambda r: setattr(r.tile.image, "data", r.tile.image.data[:-3]))
+    case("zero-width", INV, "zero or negative size", lambda r: setattr(r.tile.image, "width", 0))
+    case("huge-image", RES, "exceeds the server's max tile size",
+         lambda r: (setattr(r.tile.image, "width", 5000), setattr(r.tile.region, "width", 5000)))
+    case("bad-encoding", INV, "unknown pixel encoding 17", lambda r: setattr(r.tile.image, "encoding", 17))
+    case("png-garbage", INV, "cannot decode PNG image", lambda r: setattr(r.tile.image, "encoding", pb.PNG))
+    case("unknown-model", NF, "unknown model 'vit_z_nonsense'", lambda r: setattr(r, "model", "vit_z_nonsense"))
+    case("nan-downsample", INV, "downsample must be a finite number", lambda r: setattr(r, "downsample", float("nan")))
+    case("negative-downsample", INV, "downsample must be in (0, 1024]", lambda r: setattr(r, "downsample", -2.0))
+    case("nan-threshold", INV, "foreground_threshold must be a number in [0.0, 1.0]",
+         lambda r: setattr(r.params, "foreground_threshold", float("nan")))
+    case("simplify-too-large", INV, "simplify_tolerance must be a number in [0.0, 1.0], got 5.0",
+         lambda r: setattr(r.params, "simplify_tolerance", 5.0))
+    case("zero-region", INV, "tile region has zero or negative size", lambda r: setattr(r.tile.region, "height", 0))
+    case("size-mismatch", INV, "does not match its level-0 width", lambda r: setattr(r, "downsample", 2.0))
+    case("core-outside-tile", INV, "is not inside the tile's region",
+         lambda r: r.tile.core.CopyFrom(pb.Rect(x=100, y=0, width=100, height=10)))
+    case("larger-than-model-window", INV, "larger than the model's input window of 512 px",
+         lambda r: (r.tile.image.CopyFrom(raw_image(noise_image(2, 40, 600))), r.tile.region.CopyFrom(
+             pb.Rect(x=0, y=0, width=600, height=40))))
     return cases
 
 
-@pytest.mark.parametrize("request_msg,code", _bad_tile_requests())
-def test_bad_tile_inputs(stub, request_msg, code) -> None:
+@pytest.mark.parametrize("request_msg,code,words", _bad_tile_requests())
+def test_bad_tile_inputs(stub, request_msg, code, words) -> None:
     with pytest.raises(grpc.RpcError) as err:
         stub.SegmentTile(request_msg)
     assert err.value.code() == code, err.value.details()
-    assert len(err.value.details()) > 15  # says what was wrong
+    assert words in err.value.details()  # says what was wrong
+    assert " at 0x" not in err.value.details()  # never a Python object address
 
 
 def _region_stream(start: pb.RegionStart, tiles, end=True):

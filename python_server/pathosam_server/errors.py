@@ -34,3 +34,11 @@ class LedgerBusyError(PathoSamError):
 
 class RunnerError(PathoSamError):
     """Segmentation cannot proceed (servers unreachable, refused, model missing); the message says why."""
+
+
+class Cancelled(PathoSamError):
+    """The caller went away (cancelled, or its deadline passed) before the work was done: it was stopped."""
+
+
+class InvalidInput(PathoSamError):
+    """The data a caller sent is wrong in itself (e.g. pixels that do not match their digest)."""

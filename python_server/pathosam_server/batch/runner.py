@@ -102,6 +102,7 @@ class InProcessRunner:
         self.params = params
         self.tile_size = tile_size or spec.tile_size
         self.halo = spec.halo if halo is None else halo
+        spec.check_tiles(self.tile_size, self.halo)  # before the first image, not at it
         self.identity = {"model": spec.name, "source": spec.source, "semantic": str(spec.semantic_decoder or "")}
         self.class_colours = {CLASS_NAMES[c]: rgb for c, rgb in CLASS_COLOURS.items()}
         self.tiles_per_worker: Counter[str] = Counter()
@@ -156,6 +157,7 @@ class ServerPool:
         tile_size: Inner tile edge (None = the model's default from GetInfo).
         halo: Halo (None = the model's default).
         timeout: Seconds allowed per tile call.
+        tls_ca: PEM certificate(s) to trust: the servers speak TLS (see ``PathoSamClient``).
     """
 
     def __init__(
@@ -167,12 +169,13 @@ class ServerPool:
         tile_size: Optional[int],
         halo: Optional[int],
         timeout: float = 900.0,
+        tls_ca: Optional[bytes] = None,
     ) -> None:
         self.params = params
         self.timeout = timeout
         self.servers, infos, down = [], [], []
         for address in addresses:
-            server = PathoSamClient(address, token)
+            server = PathoSamClient(address, token, tls_ca=tls_ca)
             try:
                 infos.append(server.model_info(model))
                 self.servers.append(server)
@@ -199,6 +202,12 @@ class ServerPool:
         self.model = first.name
         self.tile_size = tile_size or first.default_tile_size
         self.halo = first.default_halo if halo is None else halo
+        edge = first.input_edge or self.tile_size + 2 * self.halo  # servers before 0.2 did not say
+        if self.tile_size + 2 * self.halo > edge:
+            raise RunnerError(
+                f"tile size {self.tile_size} + 2 x halo {self.halo} exceeds the input window of {edge} px of "
+                f"{first.name} on the servers: choose tile + 2 x halo <= {edge} (tiles are padded, never rescaled)"
+            )
         self.identity = {"model": first.name, "source": first.source, "classes": bool(first.has_semantic_decoder)}
         self.class_colours = {c.name: c.rgb for c in first.classes} or {
             CLASS_NAMES[c]: v for c, v in CLASS_COLOURS.items()

@@ -75,6 +75,12 @@ def add_parser(sub: Any) -> None:
         help="PathoSAM server; repeat to spread tiles over several (default: run the model in this process)",
     )
     b.add_argument("--token", help="bearer token of the servers (or set PATHOSAM_TOKEN)")
+    b.add_argument(
+        "--tls-ca",
+        type=Path,
+        metavar="PEM",
+        help="the servers speak TLS: trust this certificate (e.g. the one given to `serve --tls-cert`)",
+    )
     b.add_argument("--replace", action="store_true", help="first remove earlier PathoSAM detections in the regions")
     b.add_argument("--force", action="store_true", help="redo images the ledger lists as done (implies --replace)")
     b.add_argument("--dry-run", action="store_true", help="list images, regions and tile counts; run nothing")
@@ -142,7 +148,10 @@ def run(args: argparse.Namespace) -> int:
         token = args.token or os.environ.get("PATHOSAM_TOKEN") or None
         runner: Runner
         if args.server:
-            runner = ServerPool(args.server, args.model or "", settings, token, args.tile_size, args.halo)
+            tls_ca = args.tls_ca.read_bytes() if args.tls_ca else None
+            runner = ServerPool(
+                args.server, args.model or "", settings, token, args.tile_size, args.halo, tls_ca=tls_ca
+            )
         else:
             runner = InProcessRunner(model_manager(args), settings, args.tile_size, args.halo)
         stack.callback(runner.close)
@@ -172,7 +181,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"no image matches --images '{args.images}'")
     for worker, tiles in sorted(runner.tiles_per_worker.items()):
         print(f"tiles on {worker}: {tiles}")
-    if args.csv is not None:
+    if args.csv is not None and args.dry_run:
+        print(f"dry run: {args.csv} not written")
+    elif args.csv is not None:
         write_csv(reports, args.csv)
         print(f"counts -> {args.csv}")
     if not args.dry_run:

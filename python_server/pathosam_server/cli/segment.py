@@ -18,7 +18,13 @@ def add_parser(sub: Any) -> None:
     """
     g = sub.add_parser("segment", help="segment an image file and write QuPath GeoJSON")
     g.add_argument("image", type=Path, help="PNG, JPEG, TIFF or (pyramidal) OME-TIFF")
-    g.add_argument("-o", "--output", type=Path, required=True, help="output .geojson")
+    g.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="output .geojson (finished tiles are kept in OUTPUT.partial: a rerun resumes there)",
+    )
     g.add_argument("--region", type=int, nargs=4, metavar=("X", "Y", "W", "H"), help="level-0 region")
     g.add_argument("--downsample", type=float, default=1.0, help="level-0 pixels per working pixel")
     add_segment_args(g)
@@ -38,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
     """
     from tqdm import tqdm
 
-    from ..formats.geojson import write_geojson
+    from ..batch.ledger import settings_hash
     from ..formats.images import open_image
+    from ..formats.partial import PartialOutput
     from ..geometry.seams import SeamGuard
     from ..inference.regions import segment_region
     from ..records import Rect
@@ -52,7 +59,29 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"output folder '{args.output.parent}' does not exist")
     if not (args.downsample > 0):
         raise CliError(f"--downsample must be positive, got {args.downsample}")
-    model = model_manager(args).get()
+    manager = model_manager(args)
+    spec = manager.specs[manager.default]
+    stat = args.image.stat()
+    settings = settings_hash(
+        {
+            "image": str(args.image.resolve()),
+            "size": stat.st_size,
+            "mtime": stat.st_mtime_ns,
+            "region": [region.x, region.y, region.width, region.height],
+            "downsample": args.downsample,
+            "model": spec.source,
+            "decoder": str(spec.decoder or ""),
+            "semantic": str(spec.semantic_decoder or ""),
+            "tiles": [spec.tile_size, spec.halo],
+            "normalization": spec.tile_normalization,
+            "precision": spec.class_precision,
+            "params": vars(params(args)),
+        }
+    )
+    partial = PartialOutput(args.output, settings)
+    if partial.done:
+        print(f"resuming: {len(partial.done)} tiles done earlier ({partial.path})")
+    model = manager.get()
     t0 = time.perf_counter()
     bar = tqdm(total=None, unit="tile", disable=args.quiet, desc="segmenting")
 
@@ -61,9 +90,23 @@ def run(args: argparse.Namespace) -> int:
         bar.update(done - bar.n)
 
     guard = SeamGuard()
-    nuclei = list(segment_region(model, source, region, args.downsample, params(args), on_tile=progress, guard=guard))
-    bar.close()
-    count = write_geojson(nuclei, args.output)
+    try:
+        for _ in segment_region(
+            model,
+            source,
+            region,
+            args.downsample,
+            params(args),
+            on_tile=progress,
+            guard=guard,
+            done=partial.done,
+            on_tile_nuclei=partial.add,
+        ):
+            pass
+    finally:
+        bar.close()
+        partial.close()
+    count = partial.finish()
     seams = f"; {guard.dropped} dropped where two tiles disagreed" if guard.dropped else ""
     print(f"{count} nuclei -> {args.output} ({time.perf_counter() - t0:.1f} s{seams})")
     return 0

@@ -24,10 +24,33 @@ def add_parser(sub: Any) -> None:
     add_model_args(s)
     s.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 = all)")
     s.add_argument("--port", type=int, default=50051, help="TCP port (0 = any free port)")
-    s.add_argument("--workers", type=int, default=16, help="gRPC worker threads")
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=16,
+        help="gRPC worker threads (at least --max-open-calls + 8 are used, so health always answers)",
+    )
     s.add_argument("--max-message-mb", type=int, default=64, help="largest gRPC message in MiB")
     s.add_argument("--max-tile-size", type=int, default=2048, help="largest tile edge in pixels")
-    s.add_argument("--max-concurrent", type=int, default=8, help="segmentation calls served at once")
+    s.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=8,
+        help="tiles and prompts queued or running at once, all clients together",
+    )
+    s.add_argument("--max-per-client", type=int, default=4, help="of those, at most this many for one client host")
+    s.add_argument(
+        "--max-open-calls",
+        type=int,
+        default=16,
+        help="segmentation/prompt calls open at once (streams included); more are refused at once",
+    )
+    s.add_argument(
+        "--stream-idle-timeout",
+        type=float,
+        default=120.0,
+        help="seconds a region stream may send nothing before it is closed (its slot freed)",
+    )
     s.add_argument("--cache-mb", type=int, default=1024, help="embedding cache budget in MiB (prompts)")
     s.add_argument("--token", help="require this bearer token (or set PATHOSAM_TOKEN)")
     s.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve TLS (with --tls-key)")
@@ -46,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         Exit status.
     """
+    from ..rpc.admission import Limits
     from ..rpc.server import create_server, serve_forever
-    from ..rpc.service import Limits
 
     models = model_manager(args)
     if not args.lazy:
@@ -57,7 +80,15 @@ def run(args: argparse.Namespace) -> int:
         max_message_bytes=args.max_message_mb * 1024 * 1024,
         max_concurrent_streams=args.max_concurrent,
         cache_bytes=args.cache_mb * 1024 * 1024,
+        max_open_calls=args.max_open_calls,
+        max_work_per_client=args.max_per_client,
+        stream_idle_timeout=args.stream_idle_timeout,
     )
+    if min(args.max_concurrent, args.max_per_client, args.max_open_calls) < 1 or not args.stream_idle_timeout > 0:
+        raise CliError(
+            "--max-concurrent, --max-per-client and --max-open-calls must be at least 1, and "
+            "--stream-idle-timeout positive"
+        )
     token = args.token or os.environ.get("PATHOSAM_TOKEN") or None
     tls = None
     if bool(args.tls_cert) != bool(args.tls_key):

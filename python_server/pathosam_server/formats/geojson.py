@@ -61,7 +61,19 @@ def write_geojson(nuclei: Iterable[NucleusRecord], path: Union[str, os.PathLike]
     Returns:
         Number of features written.
     """
-    features = [nucleus_feature(n) for n in nuclei]
+    return write_features([nucleus_feature(n) for n in nuclei], path)
+
+
+def write_features(features: list[dict], path: Union[str, os.PathLike]) -> int:
+    """Write ready-made features as a FeatureCollection, atomically.
+
+    Args:
+        features: GeoJSON features.
+        path: Output file.
+
+    Returns:
+        Number of features written.
+    """
     atomic_write(path, json.dumps({"type": "FeatureCollection", "features": features}))
     return len(features)
 

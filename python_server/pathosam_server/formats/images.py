@@ -49,8 +49,18 @@ class PixelSource(Protocol):
         ...
 
 
-def _to_rgb(arr: np.ndarray) -> np.ndarray:
-    """Channels-last RGB uint8 from grey, RGBA or 16-bit data."""
+def _to_rgb(arr: np.ndarray, full_scale: Optional[float] = None) -> np.ndarray:
+    """Channels-last RGB uint8 from grey, RGBA or 16-bit data.
+
+    Args:
+        arr: The pixels.
+        full_scale: The value that becomes 255 for data that is not uint8. It must be the whole image's
+            (its bit depth), never a tile's own maximum, or a region's pixels would depend on the tiling.
+            None: decide from ``arr`` itself (only for whole images held in memory).
+
+    Returns:
+        (H, W, 3) uint8.
+    """
     if arr.ndim == 2:
         arr = np.stack([arr] * 3, axis=-1)
     if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[-1] not in (3, 4):
@@ -59,9 +69,9 @@ def _to_rgb(arr: np.ndarray) -> np.ndarray:
         raise ImageReadError(f"expected an RGB image, got array of shape {arr.shape}")
     arr = arr[..., :3]
     if arr.dtype != np.uint8:
-        top = float(arr.max()) or 1.0
-        scale = 255.0 / (65535.0 if top > 255 else 255.0)
-        arr = np.clip(arr.astype(np.float32) * scale, 0, 255).astype(np.uint8)
+        if full_scale is None:
+            full_scale = 65535.0 if float(arr.max()) > 255 else 255.0
+        arr = np.clip(arr.astype(np.float32) * (255.0 / full_scale), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(arr)
 
 
@@ -107,6 +117,7 @@ class TiffSource:
             raise ImageReadError(f"TIFF '{path}' has axes {axes}, expected Y and X")
         self._axes = axes
         self.height, self.width = shape[axes.index("Y")], shape[axes.index("X")]
+        self._full_scale = _full_scale(series, arr.dtype)
 
     def read(self, rect: Rect, downsample: float) -> np.ndarray:
         """Read a level-0 rectangle (downsampled with a box filter)."""
@@ -122,12 +133,24 @@ class TiffSource:
                 index.append(slice(None))
             else:
                 index.append(0)  # first plane of Z / T
-        crop = _to_rgb(np.asarray(self._arr[tuple(index)]))
+        crop = _to_rgb(np.asarray(self._arr[tuple(index)]), self._full_scale)
         return _resize(crop, *tile_pixel_size(rect, downsample))
 
     def close(self) -> None:
         """Close the file."""
         self._tif.close()
+
+
+def _full_scale(series: Any, dtype: np.dtype) -> float:
+    """The value that maps to 255 for a whole TIFF series: its bit depth for integers (a 12-bit scanner's
+    4095, 65535 for full 16 bit), the maximum of its smallest pyramid level for floats."""
+    if dtype == np.uint8:
+        return 255.0
+    if np.issubdtype(dtype, np.integer):
+        bits = int(getattr(series.keyframe, "bitspersample", 0) or np.iinfo(dtype).bits)
+        return float(2**bits - 1)
+    smallest = np.asarray(series.levels[-1].asarray())
+    return float(np.nanmax(smallest)) or 1.0
 
 
 def open_image(path: str | Path) -> PixelSource:

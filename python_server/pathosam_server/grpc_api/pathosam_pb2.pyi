@@ -121,7 +121,7 @@ class ClassInfo(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., rgb: _Optional[int] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("name", "architecture", "loaded", "available", "is_default", "has_instance_decoder", "has_semantic_decoder", "classes", "default_tile_size", "default_halo", "working_pixel_size_um", "source")
+    __slots__ = ("name", "architecture", "loaded", "available", "is_default", "has_instance_decoder", "has_semantic_decoder", "classes", "default_tile_size", "default_halo", "working_pixel_size_um", "source", "input_edge")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
     LOADED_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +134,7 @@ class ModelInfo(_message.Message):
     DEFAULT_HALO_FIELD_NUMBER: _ClassVar[int]
     WORKING_PIXEL_SIZE_UM_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_EDGE_FIELD_NUMBER: _ClassVar[int]
     name: str
     architecture: str
     loaded: bool
@@ -146,23 +147,32 @@ class ModelInfo(_message.Message):
     default_halo: int
     working_pixel_size_um: float
     source: str
-    def __init__(self, name: _Optional[str] = ..., architecture: _Optional[str] = ..., loaded: _Optional[bool] = ..., available: _Optional[bool] = ..., is_default: _Optional[bool] = ..., has_instance_decoder: _Optional[bool] = ..., has_semantic_decoder: _Optional[bool] = ..., classes: _Optional[_Iterable[_Union[ClassInfo, _Mapping]]] = ..., default_tile_size: _Optional[int] = ..., default_halo: _Optional[int] = ..., working_pixel_size_um: _Optional[float] = ..., source: _Optional[str] = ...) -> None: ...
+    input_edge: int
+    def __init__(self, name: _Optional[str] = ..., architecture: _Optional[str] = ..., loaded: _Optional[bool] = ..., available: _Optional[bool] = ..., is_default: _Optional[bool] = ..., has_instance_decoder: _Optional[bool] = ..., has_semantic_decoder: _Optional[bool] = ..., classes: _Optional[_Iterable[_Union[ClassInfo, _Mapping]]] = ..., default_tile_size: _Optional[int] = ..., default_halo: _Optional[int] = ..., working_pixel_size_um: _Optional[float] = ..., source: _Optional[str] = ..., input_edge: _Optional[int] = ...) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_tile_size", "max_message_bytes", "max_concurrent_streams", "max_region_pixels", "max_prompts_per_object", "max_objects_per_prompt")
+    __slots__ = ("max_tile_size", "max_message_bytes", "max_concurrent_streams", "max_region_pixels", "max_prompts_per_object", "max_objects_per_prompt", "max_open_calls", "max_work_per_client", "stream_idle_timeout_seconds", "max_prompt_window")
     MAX_TILE_SIZE_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENT_STREAMS_FIELD_NUMBER: _ClassVar[int]
     MAX_REGION_PIXELS_FIELD_NUMBER: _ClassVar[int]
     MAX_PROMPTS_PER_OBJECT_FIELD_NUMBER: _ClassVar[int]
     MAX_OBJECTS_PER_PROMPT_FIELD_NUMBER: _ClassVar[int]
+    MAX_OPEN_CALLS_FIELD_NUMBER: _ClassVar[int]
+    MAX_WORK_PER_CLIENT_FIELD_NUMBER: _ClassVar[int]
+    STREAM_IDLE_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_PROMPT_WINDOW_FIELD_NUMBER: _ClassVar[int]
     max_tile_size: int
     max_message_bytes: int
     max_concurrent_streams: int
     max_region_pixels: int
     max_prompts_per_object: int
     max_objects_per_prompt: int
-    def __init__(self, max_tile_size: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_concurrent_streams: _Optional[int] = ..., max_region_pixels: _Optional[int] = ..., max_prompts_per_object: _Optional[int] = ..., max_objects_per_prompt: _Optional[int] = ...) -> None: ...
+    max_open_calls: int
+    max_work_per_client: int
+    stream_idle_timeout_seconds: float
+    max_prompt_window: int
+    def __init__(self, max_tile_size: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_concurrent_streams: _Optional[int] = ..., max_region_pixels: _Optional[int] = ..., max_prompts_per_object: _Optional[int] = ..., max_objects_per_prompt: _Optional[int] = ..., max_open_calls: _Optional[int] = ..., max_work_per_client: _Optional[int] = ..., stream_idle_timeout_seconds: _Optional[float] = ..., max_prompt_window: _Optional[int] = ...) -> None: ...
 
 class CacheStats(_message.Message):
     __slots__ = ("hits", "misses", "entries", "bytes", "budget_bytes", "evictions")

@@ -75,6 +75,23 @@ class ModelSpec:
     semantic_sha256: Optional[str] = None
     class_precision: str = "auto"
     tile_normalization: str = "none"
+    input_edge: int = PATHOSAM_TILE + 2 * PATHOSAM_HALO
+
+    def check_tiles(self, tile_size: int, halo: int) -> None:
+        """Refuse a tile size and halo that could not reach the model at its own scale.
+
+        Args:
+            tile_size: Core edge in working pixels.
+            halo: Halo in working pixels.
+        """
+        if tile_size <= 0 or halo < 0:
+            raise ModelError(f"tile size must be positive and halo not negative, got {tile_size} and {halo}")
+        if self.tile_normalization != "micro-sam" and tile_size + 2 * halo > self.input_edge:
+            raise ModelError(
+                f"tile size {tile_size} + 2 x halo {halo} = {tile_size + 2 * halo} px exceeds the model's input "
+                f"window of {self.input_edge} px, so tiles would reach it shrunk; choose tile + 2 x halo <= "
+                f"{self.input_edge} (e.g. 384 + 64, 448 + 32, 256 + 128): smaller tiles are padded, never rescaled"
+            )
 
     @property
     def source(self) -> str:
@@ -326,6 +343,8 @@ class ModelManager:
     def __init__(self, specs: list[ModelSpec], device: str, default: Optional[str] = None) -> None:
         if not specs:
             raise ModelError("no model configured")
+        for spec in specs:
+            spec.check_tiles(spec.tile_size, spec.halo)
         self.specs = {s.name: s for s in specs}
         self.default = default or specs[0].name
         self.device = device
@@ -352,3 +371,7 @@ class ModelManager:
     def is_loaded(self, name: str) -> bool:
         """Whether a model is in memory."""
         return name in self._loaded
+
+    def loaded(self, name: str) -> Optional[LoadedModel]:
+        """The model if it is in memory, else None; never waits for a model that is loading."""
+        return self._loaded.get(name)

@@ -6,6 +6,7 @@ No gRPC here: the service and the batch/CLI paths all call `segment_tile`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -14,6 +15,7 @@ import torch
 from scipy import ndimage
 
 from ..classes import CLASS_NAMES
+from ..errors import Cancelled, ModelError
 from ..geometry import coords, polygons
 from ..records import NucleusRecord, Params, Rect
 from . import semantic
@@ -80,13 +82,72 @@ def compute_embeddings(model: LoadedModel, image: np.ndarray) -> dict:
     }
 
 
-def run_models(model: LoadedModel, image: np.ndarray, classify: bool) -> tuple[Any, Optional[np.ndarray], float, float]:
+# SAM's pixel mean (RGB): SAM pads its normalised input with 0, i.e. with this colour.
+SAM_PIXEL_MEAN = (124, 116, 104)
+
+
+def pad_to_model_scale(model: LoadedModel, image: np.ndarray) -> np.ndarray:
+    """Pad a tile so that it reaches the model at the model's own scale (pad, never rescale).
+
+    SAM resizes every input so that its longest side is 1024 px; PathoSAM was trained on 512 px windows,
+    so a tile whose longest side is not the model's input edge would be magnified by another factor (an
+    edge tile of 300 px by 3.4 instead of 2), and nuclei would look larger than the model knows them.
+    The tile is padded at the right or bottom with SAM's pixel mean (what SAM pads with itself) until its
+    longest side is the input edge; results are cropped back (``crop``). Tiles whose longest side already
+    is the input edge are unchanged. In micro-sam parity mode nothing is padded (micro-sam rescales).
+
+    Args:
+        model: The loaded model (its spec's ``input_edge``).
+        image: (H, W, 3) uint8 tile.
+
+    Returns:
+        The padded tile (the input itself when nothing is needed).
+    """
+    edge = model.spec.input_edge
+    h, w = image.shape[:2]
+    if model.spec.tile_normalization == "micro-sam" or max(h, w) == edge:
+        return image
+    problem = oversized(model, w, h)
+    if problem:
+        raise ModelError(problem)
+    shape = (h, edge, 3) if w >= h else (edge, w, 3)
+    out = np.empty(shape, dtype=np.uint8)
+    out[...] = SAM_PIXEL_MEAN
+    out[:h, :w] = image
+    return out
+
+
+def oversized(model: LoadedModel, width: int, height: int) -> Optional[str]:
+    """Why a tile of this size cannot reach the model at its own scale, or None when it can.
+
+    Args:
+        model: The loaded model.
+        width: Tile width in pixels.
+        height: Tile height in pixels.
+
+    Returns:
+        The message for the client, or None.
+    """
+    edge = model.spec.input_edge
+    if model.spec.tile_normalization == "micro-sam" or max(width, height) <= edge:
+        return None
+    return (
+        f"tile of {width} x {height} px is larger than the model's input window of {edge} px: tile size + 2 x halo "
+        f"must be at most {edge} working pixels (e.g. 384 + 2 x 64), or the model would see it shrunk"
+    )
+
+
+def run_models(
+    model: LoadedModel, image: np.ndarray, classify: bool, alive: Optional[Callable[[], bool]] = None
+) -> tuple[Any, Optional[np.ndarray], float, float]:
     """Encoder once, then the AIS decoder and (optionally) the semantic decoder on that embedding.
 
     Args:
         model: The loaded model.
-        image: (H, W, 3) uint8 tile.
+        image: (H, W, 3) uint8 tile (already at the model's scale, see ``pad_to_model_scale``).
         classify: Also run the semantic decoder.
+        alive: Whether the caller still waits; checked once the model is free and between model stages,
+            so work nobody waits for stops (``Cancelled``) instead of holding the model.
 
     Returns:
         (initialised micro-sam segmenter, class logits (6, H, W) or None, encoder s, decoder s).
@@ -94,13 +155,15 @@ def run_models(model: LoadedModel, image: np.ndarray, classify: bool) -> tuple[A
     from micro_sam.instance_segmentation import InstanceSegmentationWithDecoder
 
     if model.decoder is None:
-        raise ValueError(f"model '{model.spec.name}' has no instance segmentation (AIS) decoder")
+        raise ModelError(f"model '{model.spec.name}' has no instance segmentation (AIS) decoder")
     segmenter = InstanceSegmentationWithDecoder(model.predictor, model.decoder)
     logits = None
     with model.lock, torch.inference_mode():
+        _check(alive)  # the tile may have waited for the model longer than its caller did
         t0 = time.perf_counter()
         embeddings = compute_embeddings(model, image)
         t1 = time.perf_counter()
+        _check(alive)
         segmenter.initialize(image, image_embeddings=embeddings)
         if classify and model.semantic_decoder is not None:
             logits = semantic.class_logits(model.semantic_decoder, model.predictor, model.semantic_dtype)
@@ -108,18 +171,27 @@ def run_models(model: LoadedModel, image: np.ndarray, classify: bool) -> tuple[A
     return segmenter, logits, t1 - t0, t2 - t1
 
 
-def segment_tile(model: LoadedModel, job: TileJob, params: Params) -> TileResult:
+def _check(alive: Optional[Callable[[], bool]]) -> None:
+    if alive is not None and not alive():
+        raise Cancelled("the caller went away (cancelled or past its deadline); the tile was not finished")
+
+
+def segment_tile(
+    model: LoadedModel, job: TileJob, params: Params, alive: Optional[Callable[[], bool]] = None
+) -> TileResult:
     """Segment one tile and return the nuclei it owns, in level-0 coordinates.
 
     Args:
         model: The loaded model.
         job: The tile and its placement.
         params: Segmentation parameters.
+        alive: Whether the caller still waits (see ``run_models``).
 
     Returns:
         The owned nuclei and timings.
     """
-    segmenter, logits, enc_s, dec_s = run_models(model, job.image, params.classify)
+    height, width = job.image.shape[:2]
+    segmenter, logits, enc_s, dec_s = run_models(model, pad_to_model_scale(model, job.image), params.classify, alive)
     t0 = time.perf_counter()
     labels = segmenter.generate(
         center_distance_threshold=params.center_distance_threshold,
@@ -128,7 +200,10 @@ def segment_tile(model: LoadedModel, job: TileJob, params: Params) -> TileResult
         min_size=params.min_size,
     )
     foreground = segmenter._foreground  # micro-sam keeps the decoder's foreground map here
-    nuclei = nuclei_from_labels(np.asarray(labels), job, params, foreground, logits)
+    labels = np.asarray(labels)[:height, :width]  # drop the padding again
+    foreground = None if foreground is None else np.asarray(foreground)[:height, :width]
+    logits = None if logits is None else logits[:, :height, :width]
+    nuclei = nuclei_from_labels(labels, job, params, foreground, logits)
     return TileResult(nuclei, enc_s, dec_s, time.perf_counter() - t0)
 
 

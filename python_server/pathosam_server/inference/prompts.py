@@ -15,7 +15,9 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from ..classes import CLASS_NAMES
+from ..errors import InvalidInput
 from ..geometry import coords, polygons
+from ..geometry.tiling import round_half_up
 from ..records import NucleusRecord, Params, Rect
 from . import semantic
 from .embedding_cache import CachedWindow, EmbeddingCache, window_digest
@@ -57,7 +59,7 @@ def window_embedding(
     if image is not None:
         actual = window_digest(image)
         if digest and digest != actual:
-            raise ValueError(f"digest {digest[:12]}... does not match the pixels sent ({actual[:12]}...)")
+            raise InvalidInput(f"digest {digest[:12]}... does not match the pixels sent ({actual[:12]}...)")
         digest = actual
     entry = cache.get(model.spec.name, digest)
     if entry is not None:
@@ -239,9 +241,9 @@ def window_around(points: np.ndarray, image_size: tuple[int, int], downsample: f
     Returns:
         The window.
     """
-    edge = round(size * downsample)
+    edge = round_half_up(size * downsample)
     cx, cy = points.mean(axis=0)
     w, h = min(edge, image_size[0]), min(edge, image_size[1])
-    x = int(np.clip(round(cx - w / 2), 0, image_size[0] - w))
-    y = int(np.clip(round(cy - h / 2), 0, image_size[1] - h))
+    x = int(np.clip(round_half_up(cx - w / 2), 0, image_size[0] - w))
+    y = int(np.clip(round_half_up(cy - h / 2), 0, image_size[1] - h))
     return Rect(x, y, w, h)

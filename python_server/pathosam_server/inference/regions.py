@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Optional
 
 from ..formats.images import PixelSource
@@ -23,6 +23,8 @@ def segment_region(
     halo: Optional[int] = None,
     on_tile: Optional[Callable[[int, int], None]] = None,
     guard: Optional[SeamGuard] = None,
+    done: Optional[Mapping[int, list[NucleusRecord]]] = None,
+    on_tile_nuclei: Optional[Callable[[int, list[NucleusRecord]], None]] = None,
 ) -> Iterator[NucleusRecord]:
     """Yield every nucleus of a region exactly once, tile by tile (memory flat in region size).
 
@@ -37,22 +39,28 @@ def segment_region(
         on_tile: Progress callback (tiles done, tiles total).
         guard: Where two tiles disagree about a nucleus, the first one returned stays; pass one to read
             how many it dropped (``guard.dropped``) afterwards.
+        done: Tiles finished by an earlier, interrupted run (tile index -> the nuclei it returned): they
+            are not segmented again, their nuclei come back as they were and pass the seam guard again
+            in plan order, so the result equals an uninterrupted run.
+        on_tile_nuclei: Called with each newly segmented tile's index and returned nuclei (to record them).
 
     Returns:
         An iterator over nuclei in level-0 coordinates.
     """
-    tiles: list[PlannedTile] = plan_tiles(
-        region,
-        downsample,
-        tile_size or model.spec.tile_size,
-        model.spec.halo if halo is None else halo,
-        source.width,
-        source.height,
-    )
+    tile_size = tile_size or model.spec.tile_size
+    halo = model.spec.halo if halo is None else halo
+    model.spec.check_tiles(tile_size, halo)  # refuse a grid the model would see at another scale
+    tiles: list[PlannedTile] = plan_tiles(region, downsample, tile_size, halo, source.width, source.height)
     guard = guard if guard is not None else SeamGuard()
     for i, tile in enumerate(tiles):
-        pixels = source.read(tile.rect, downsample)
-        job = TileJob(pixels, tile.rect, downsample, tile.core, (source.width, source.height))
-        yield from guard.admit(segment_tile(model, job, params).nuclei, tile.core, tile.rect)
+        if done is not None and i in done:
+            yield from guard.admit(done[i], tile.core, tile.rect)
+        else:
+            pixels = source.read(tile.rect, downsample)
+            job = TileJob(pixels, tile.rect, downsample, tile.core, (source.width, source.height))
+            kept = guard.admit(segment_tile(model, job, params).nuclei, tile.core, tile.rect)
+            if on_tile_nuclei:
+                on_tile_nuclei(i, kept)
+            yield from kept
         if on_tile:
             on_tile(i + 1, len(tiles))

@@ -44,6 +44,35 @@ def explain(address: str, err: grpc.RpcError) -> str:
     return f"server {address}: {code.name}: {err.details()}"
 
 
+def compatibility(client_version: str, server_version: str) -> tuple[bool, str]:
+    """Whether a client and a server of these versions work together, and the sentence that says so.
+
+    The wire contract (proto/pathosam/v1) only grows compatibly within a minor version line; a client and
+    a server of the same major.minor always agree, others may miss fields. Both QuPath's status
+    indicator and ``pathosam doctor`` use this rule.
+
+    Args:
+        client_version: This client's version (``pathosam_server.__version__``).
+        server_version: The server's GetInfo ``server_version``.
+
+    Returns:
+        (compatible, verdict).
+    """
+
+    def major_minor(v: str) -> tuple[int, ...]:
+        parts = v.split("-")[0].split(".")
+        return tuple(int(p) for p in parts[:2] if p.isdigit())
+
+    if not server_version:
+        return False, "the server did not say its version (older than 0.1?): update it"
+    if major_minor(client_version) == major_minor(server_version):
+        return True, f"compatible (client {client_version}, server {server_version})"
+    return False, (
+        f"client {client_version} and server {server_version} differ in their minor version: update the older one "
+        "so both run the same 0.x line"
+    )
+
+
 class PathoSamClient:
     """A channel to one PathoSAM server.
 
@@ -51,17 +80,29 @@ class PathoSamClient:
         address: ``HOST:PORT``.
         token: Bearer token, if the server requires one.
         max_message_bytes: Largest message either way.
+        tls_ca: PEM certificate(s) to trust for a TLS server (e.g. its self-signed certificate); None with
+            ``tls`` uses the system's roots.
+        tls: Connect with TLS (implied by ``tls_ca``).
     """
 
-    def __init__(self, address: str, token: Optional[str] = None, max_message_bytes: int = 256 << 20) -> None:
+    def __init__(
+        self,
+        address: str,
+        token: Optional[str] = None,
+        max_message_bytes: int = 256 << 20,
+        tls_ca: Optional[bytes] = None,
+        tls: bool = False,
+    ) -> None:
         self.address = address
-        self.channel = grpc.insecure_channel(
-            address,
-            options=[
-                ("grpc.max_receive_message_length", max_message_bytes),
-                ("grpc.max_send_message_length", max_message_bytes),
-            ],
-        )
+        options = [
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ]
+        if tls or tls_ca is not None:
+            credentials = grpc.ssl_channel_credentials(root_certificates=tls_ca)
+            self.channel = grpc.secure_channel(address, credentials, options=options)
+        else:
+            self.channel = grpc.insecure_channel(address, options=options)
         self.stub = pb_grpc.PathoSamStub(self.channel)
         self.metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
 

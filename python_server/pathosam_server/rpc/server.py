@@ -18,10 +18,15 @@ from ..grpc_api import pathosam_pb2 as pb
 from ..grpc_api import pathosam_pb2_grpc as pb_grpc
 from ..inference.models import ModelManager
 from ..records import Params
-from .service import Limits, PathoSamServicer
+from .admission import Limits
+from .service import PathoSamServicer
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PathoSam"].full_name
+
+
+# Threads beyond the open-call limit, so that health checks, GetInfo and reflection always find one.
+RESERVED_THREADS = 8
 
 
 class _TokenInterceptor(grpc.ServerInterceptor):
@@ -45,13 +50,11 @@ class _TokenInterceptor(grpc.ServerInterceptor):
         handler = continuation(details)
         if handler is None:
             return None
+        # No request deserializer: a refused body stays raw bytes, so a caller without the token learns about
+        # the token, not about its message (decoding a malformed body would answer INTERNAL first).
         if handler.request_streaming and handler.response_streaming:
             return grpc.stream_stream_rpc_method_handler(lambda it, ctx: self._deny(it, ctx))
-        return grpc.unary_unary_rpc_method_handler(
-            self._deny,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return grpc.unary_unary_rpc_method_handler(self._deny, response_serializer=handler.response_serializer)
 
 
 def create_server(
@@ -72,7 +75,8 @@ def create_server(
         port: TCP port; 0 picks a free one.
         limits: Request limits.
         defaults: Default segmentation parameters.
-        workers: gRPC worker threads (must exceed limits.max_concurrent_streams so health answers).
+        workers: gRPC worker threads; at least ``limits.max_open_calls + RESERVED_THREADS`` are used, so that
+            health and GetInfo answer whatever the segmentation calls do.
         token: Optional bearer token clients must send.
         tls: Optional (private key PEM, certificate chain PEM) to serve TLS instead of plaintext.
 
@@ -81,7 +85,7 @@ def create_server(
     """
     interceptors = [_TokenInterceptor(token)] if token else []
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max(workers, limits.max_concurrent_streams + 4)),
+        futures.ThreadPoolExecutor(max_workers=max(workers, limits.max_open_calls + RESERVED_THREADS)),
         interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", limits.max_message_bytes),

@@ -1,75 +1,42 @@
-"""The gRPC servicer: validate, enforce limits, map proto <-> pipeline. No model code here."""
+"""The gRPC servicer: validate, enforce limits, map proto <-> pipeline. No model code here.
+
+Every method is wrapped by ``calls.unary`` / ``calls.stream`` (one error mapping, one log line per call)
+and admitted by ``admission.Admission`` (open calls, work slots, per-client caps), so that health and
+GetInfo always have threads left and work nobody waits for stops.
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
 from .. import __version__
 from ..classes import CLASS_COLOURS, CLASS_NAMES
-from ..errors import ModelError, UnknownModelError
 from ..geometry.coords import TileFrame
 from ..geometry.seams import SeamGuard
-from ..geometry.tiling import CoreIndex, tile_pixel_size
+from ..geometry.tiling import CoreIndex
 from ..grpc_api import pathosam_pb2 as pb
 from ..grpc_api import pathosam_pb2_grpc as pb_grpc
 from ..inference.embedding_cache import EmbeddingCache
-from ..inference.models import ModelManager, is_cached
-from ..inference.pipeline import TileJob, TileResult, segment_tile
+from ..inference.models import LoadedModel, ModelManager, is_cached
+from ..inference.pipeline import TileJob, TileResult, oversized, segment_tile
 from ..inference.prompts import segment_prompts, window_embedding
 from ..records import Params, Rect
-from . import wire
+from . import calls, wire
+from .admission import Admission, Limits, RefusalLog, client_of
+from .calls import CallInfo
 from .wire import RequestError, invalid
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Limits:
-    """What one server accepts.
-
-    Attributes:
-        max_tile_size: Largest tile edge in pixels.
-        max_message_bytes: Largest gRPC message in either direction.
-        max_concurrent_streams: Segmentation calls served at once; more get RESOURCE_EXHAUSTED.
-        max_region_pixels: Largest SegmentTile image (pixels).
-        max_prompts_per_object: Largest number of points in one prompt object.
-        max_objects_per_prompt: Largest number of objects in one Prompt call.
-        cache_bytes: Memory budget of the embedding cache.
-    """
-
-    max_tile_size: int = 2048
-    max_message_bytes: int = 64 * 1024 * 1024
-    max_concurrent_streams: int = 8
-    max_region_pixels: int = 2048 * 2048
-    max_prompts_per_object: int = 64
-    max_objects_per_prompt: int = 64
-    cache_bytes: int = 1 << 30
-
-
-class _Busy:
-    """Counts running segmentation calls against the limit."""
-
-    def __init__(self, limit: int) -> None:
-        self._sem = threading.BoundedSemaphore(limit)
-        self._limit = limit
-
-    def __enter__(self) -> _Busy:
-        if not self._sem.acquire(blocking=False):
-            raise RequestError(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"server busy: {self._limit} segmentation calls already running (the limit); retry later",
-            )
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._sem.release()
+__all__ = ["Limits", "PathoSamServicer"]
 
 
 class PathoSamServicer(pb_grpc.PathoSamServicer):
@@ -82,23 +49,20 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
     """
 
     def __init__(self, models: ModelManager, limits: Limits, defaults: Params = Params()) -> None:
+        import micro_sam  # imported here, not in GetInfo: GetInfo must answer at once
+        import torch
+
         self.models = models
         self.limits = limits
         self.defaults = defaults
-        self._busy = _Busy(limits.max_concurrent_streams)
+        self.admission = Admission(limits.max_open_calls, limits.max_concurrent_streams, limits.max_work_per_client)
+        self.refusals = RefusalLog(log)
         self.cache = EmbeddingCache(limits.cache_bytes)
+        self._versions = (micro_sam.__version__, torch.__version__)
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _model(self, name: str):
-        try:
-            return self.models.get(name)
-        except UnknownModelError as err:
-            raise RequestError(grpc.StatusCode.NOT_FOUND, str(err)) from err
-        except ModelError as err:
-            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, str(err)) from err
-
-    def _tile_job(self, tile: pb.Tile, downsample: float, region: Rect | None, image_size) -> TileJob:
+    def _tile_job(self, tile: pb.Tile, downsample: float, region: Rect | None, image_size: Any) -> TileJob:
         rect = wire.rect_from_proto(tile.region, "tile region")
         core = wire.rect_from_proto(tile.core, "tile core") if tile.HasField("core") else rect
         if not rect.contains_rect(core):
@@ -109,43 +73,43 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
         wire.check_tile_size(rect, image.shape[1], image.shape[0], downsample)
         return TileJob(image=image, rect=rect, downsample=downsample, core=core, image_size=image_size)
 
-    @staticmethod
-    def _abort(context: grpc.ServicerContext, err: RequestError) -> None:
-        log.info("refused request: %s: %s", err.code.name, err.message)
-        context.abort(err.code, err.message)
-
-    def _run(self, model, job: TileJob, params: Params) -> TileResult:
-        try:
-            return segment_tile(model, job, params)
-        except ValueError as err:  # e.g. a model without an AIS decoder
-            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, str(err)) from err
+    def _run(
+        self, model: LoadedModel, job: TileJob, params: Params, context: grpc.ServicerContext, wait: bool
+    ) -> TileResult:
+        """One tile on the model, holding a work slot; stops early when the caller goes away."""
+        problem = oversized(model, job.image.shape[1], job.image.shape[0])
+        if problem:
+            raise invalid(problem)
+        with self.admission.work(client_of(context.peer()), context.is_active, wait):
+            return segment_tile(model, job, params, alive=context.is_active)
 
     # -- RPCs ----------------------------------------------------------------------------------
 
     def GetInfo(self, request: pb.GetInfoRequest, context: grpc.ServicerContext) -> pb.ServerInfo:
-        """Server, model and limit metadata."""
-        import micro_sam
-        import torch
-
+        """Server, model and limit metadata; never waits for a model or for other calls."""
+        lim = self.limits
         info = pb.ServerInfo(
             server_version=__version__,
-            micro_sam_version=micro_sam.__version__,
-            torch_version=torch.__version__,
+            micro_sam_version=self._versions[0],
+            torch_version=self._versions[1],
             device=self.models.device,
             limits=pb.Limits(
-                max_tile_size=self.limits.max_tile_size,
-                max_message_bytes=self.limits.max_message_bytes,
-                max_concurrent_streams=self.limits.max_concurrent_streams,
-                max_region_pixels=self.limits.max_region_pixels,
-                max_prompts_per_object=self.limits.max_prompts_per_object,
-                max_objects_per_prompt=self.limits.max_objects_per_prompt,
+                max_tile_size=lim.max_tile_size,
+                max_message_bytes=lim.max_message_bytes,
+                max_concurrent_streams=lim.max_concurrent_streams,
+                max_region_pixels=lim.max_region_pixels,
+                max_prompts_per_object=lim.max_prompts_per_object,
+                max_objects_per_prompt=lim.max_objects_per_prompt,
+                max_open_calls=lim.max_open_calls,
+                max_work_per_client=lim.max_work_per_client,
+                stream_idle_timeout_seconds=lim.stream_idle_timeout,
+                max_prompt_window=lim.max_prompt_window,
             ),
             default_params=wire.params_to_proto(self.defaults),
             embedding_cache=pb.CacheStats(**self.cache.stats()),
         )
         for name, spec in self.models.specs.items():
-            loaded = self.models.is_loaded(name)
-            model = self.models.get(name) if loaded else None
+            model = self.models.loaded(name)
             classifies = (
                 model.semantic_decoder is not None
                 if model
@@ -154,8 +118,8 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
             m = info.models.add(
                 name=name,
                 architecture=spec.architecture,
-                loaded=loaded,
-                available=loaded or spec.checkpoint is not None or is_cached(name),
+                loaded=model is not None,
+                available=model is not None or spec.checkpoint is not None or is_cached(name),
                 is_default=name == self.models.default,
                 has_instance_decoder=(model.decoder is not None) if model else True,
                 has_semantic_decoder=classifies,
@@ -163,107 +127,117 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
                 default_halo=spec.halo,
                 working_pixel_size_um=spec.pixel_size_um,
                 source=spec.source,
+                input_edge=spec.input_edge,
             )
             if classifies:
                 for cid, cname in CLASS_NAMES.items():
                     m.classes.add(id=cid, name=cname, rgb=CLASS_COLOURS[cid])
         return info
 
-    def SegmentTile(self, request: pb.SegmentTileRequest, context: grpc.ServicerContext) -> pb.SegmentTileResponse:
+    @calls.unary
+    def SegmentTile(
+        self, request: pb.SegmentTileRequest, context: grpc.ServicerContext, call: CallInfo
+    ) -> pb.SegmentTileResponse:
         """Segment one tile; the whole tile is owned unless a core is given."""
         t0 = time.perf_counter()
-        try:
-            with self._busy:
-                model = self._model(request.model)
-                params = wire.params_from_proto(request.params, self.defaults)
-                downsample = wire.downsample_from_proto(request.downsample)
-                size = wire.image_size(request.image_width, request.image_height)
-                job = self._tile_job(request.tile, downsample, None, size)
-                if job.image.shape[0] * job.image.shape[1] > self.limits.max_region_pixels:
-                    raise RequestError(
-                        grpc.StatusCode.RESOURCE_EXHAUSTED,
-                        f"tile of {job.image.shape[1]} x {job.image.shape[0]} px exceeds "
-                        f"{self.limits.max_region_pixels} px; use SegmentRegion for large regions",
-                    )
-                result = self._run(model, job, params)
-        except RequestError as err:
-            self._abort(context, err)
+        with self.admission.call():
+            params = wire.params_from_proto(request.params, self.defaults)
+            downsample = wire.downsample_from_proto(request.downsample)
+            size = wire.image_size(request.image_width, request.image_height)
+            job = self._tile_job(request.tile, downsample, None, size)
+            if job.image.shape[0] * job.image.shape[1] > self.limits.max_region_pixels:
+                raise RequestError(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"tile of {job.image.shape[1]} x {job.image.shape[0]} px exceeds "
+                    f"{self.limits.max_region_pixels} px; use SegmentRegion for large regions",
+                )
+            model = self.models.get(request.model)
+            result = self._run(model, job, params, context, wait=False)
+        call.tiles = 1
         summary = _Summary(model.spec.name)
         summary.add(result)
-        resp = pb.SegmentTileResponse(
-            nuclei=[wire.nucleus_to_proto(n, i + 1) for i, n in enumerate(result.nuclei)],
-        )
+        resp = pb.SegmentTileResponse(nuclei=[wire.nucleus_to_proto(n, i + 1) for i, n in enumerate(result.nuclei)])
         resp.summary.CopyFrom(summary.to_proto(t0, coverage=1.0))
         return resp
 
-    def Prompt(self, request: pb.PromptRequest, context: grpc.ServicerContext) -> pb.PromptResponse:
-        """Segment one object per prompt set inside a (cached) window."""
-        try:
-            model = self._model(request.model)
+    @calls.unary
+    def Prompt(self, request: pb.PromptRequest, context: grpc.ServicerContext, call: CallInfo) -> pb.PromptResponse:
+        """Segment one object per prompt set inside a (cached) window.
+
+        Every size is checked before anything is allocated, and a digest-only request is looked up in the
+        cache before its prompts are even read.
+        """
+        with self.admission.call():
+            model = self.models.get(request.model)
             params = wire.params_from_proto(request.params, self.defaults)
             downsample = wire.downsample_from_proto(request.downsample)
             window = wire.rect_from_proto(request.window, "window")
+            width, height = wire.window_pixels(window, downsample, self.limits.max_prompt_window)
             image = None
             if request.HasField("image"):
                 image = wire.decode_image(request.image, self.limits.max_tile_size)
                 wire.check_tile_size(window, image.shape[1], image.shape[0], downsample)
+                height, width = image.shape[:2]
             elif not request.digest:
                 raise invalid("send the window's pixels (image) or the digest of pixels sent before")
-            # Validate the prompts before any encoder work, so bad requests cost nothing.
-            size = (image.shape[1], image.shape[0]) if image is not None else tile_pixel_size(window, downsample)
+            elif self.cache.get(model.spec.name, request.digest) is None:
+                raise RequestError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"embedding {request.digest[:12]}... is not cached (evicted or never sent): send the window's "
+                    "pixels",
+                )
             objects = wire.prompt_objects(
                 request.objects,
                 window,
-                (size[1], size[0]),
+                (height, width),
                 downsample,
                 self.limits.max_objects_per_prompt,
                 self.limits.max_prompts_per_object,
+                self.limits.max_prompt_mask_pixels,
             )
-            try:
+            with self.admission.work(client_of(context.peer()), context.is_active, wait=False):
                 entry, digest, cached = window_embedding(model, self.cache, image, request.digest)
-            except ValueError as err:
-                raise invalid(str(err)) from err
-            if entry is None:
-                raise RequestError(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    f"embedding {digest[:12]}... is not cached (evicted or never sent): send the window's pixels",
-                )
-            frame = TileFrame(window.x, window.y, downsample)
-            records = segment_prompts(model, self.cache, entry, objects, frame, params)
-        except RequestError as err:
-            self._abort(context, err)
+                if entry is None:  # evicted between the check above and now
+                    raise RequestError(
+                        grpc.StatusCode.FAILED_PRECONDITION,
+                        f"embedding {digest[:12]}... was evicted: send the window's pixels",
+                    )
+                frame = TileFrame(window.x, window.y, downsample)
+                records = segment_prompts(model, self.cache, entry, objects, frame, params)
         return pb.PromptResponse(
             nuclei=[wire.nucleus_to_proto(n, i + 1) for i, n in enumerate(records)],
             digest=digest,
             embedding_cached=cached,
         )
 
+    @calls.stream
     def SegmentRegion(
-        self, request_iterator: Iterator[pb.SegmentRegionRequest], context: grpc.ServicerContext
+        self, request_iterator: Iterator[pb.SegmentRegionRequest], context: grpc.ServicerContext, call: CallInfo
     ) -> Iterator[pb.SegmentRegionResponse]:
         """Stream tiles in, nuclei out; see the proto for the ownership rule."""
         t0 = time.perf_counter()
-        try:
-            with self._busy:
-                yield from self._segment_region(request_iterator, context, t0)
-        except RequestError as err:
-            self._abort(context, err)
+        with self.admission.call():
+            requests = _IdleTimeoutReader(request_iterator, self.limits.stream_idle_timeout)
+            yield from self._segment_region(requests, context, call, t0)
 
-    def _segment_region(self, requests, context, t0: float) -> Iterator[pb.SegmentRegionResponse]:
-        first = next(requests, None)
+    def _segment_region(
+        self, requests: _IdleTimeoutReader, context: grpc.ServicerContext, call: CallInfo, t0: float
+    ) -> Iterator[pb.SegmentRegionResponse]:
+        first = requests.next()
         if first is None or first.WhichOneof("message") != "start":
             raise invalid("the first SegmentRegion message must be a RegionStart")
         start = first.start
-        model = self._model(start.model)
+        call.request_id = start.request_id or call.request_id
         params = wire.params_from_proto(start.params, self.defaults)
         downsample = wire.downsample_from_proto(start.downsample)
         region = wire.rect_from_proto(start.region, "region")
         size = wire.image_size(start.image_width, start.image_height)
+        model = self.models.get(start.model)
         cores = CoreIndex()
         guard = SeamGuard()
         summary = _Summary(model.spec.name)
         next_id = 1
-        for req in requests:
+        while (req := requests.next()) is not None:
             kind = req.WhichOneof("message")
             if kind == "end":
                 break
@@ -275,9 +249,10 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
             if clash is not None:
                 raise invalid(f"tile {req.tile.index}: core {core} overlaps an earlier tile's core {clash}")
             cores.add(core)
-            result = self._run(model, job, params)
+            result = self._run(model, job, params, context, wait=True)
+            call.tiles += 1
             # Where two tiles disagree about a nucleus, the one returned first stays.
-            result.nuclei = guard.admit(result.nuclei, job.core or job.rect, job.rect)
+            result.nuclei = guard.admit(result.nuclei, core, job.rect)
             summary.add(result)
             if result.nuclei:
                 batch = pb.NucleusBatch(tile_index=req.tile.index)
@@ -295,6 +270,51 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
             )
         summary.dropped_at_seams = guard.dropped
         yield pb.SegmentRegionResponse(summary=summary.to_proto(t0, cores.covered_area / region.area))
+
+
+class _IdleTimeoutReader:
+    """Reads a request stream on its own thread so that a silent client can be timed out.
+
+    gRPC's request iterator blocks until the client sends; a stream that opened and then sent nothing
+    would otherwise hold its call slot forever.
+
+    Args:
+        requests: The request iterator.
+        idle_timeout: Seconds to wait for each message.
+    """
+
+    _END = object()
+
+    def __init__(self, requests: Iterator[Any], idle_timeout: float) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # a little read-ahead, no more
+        self._timeout = idle_timeout
+        self._thread = threading.Thread(target=self._pump, args=(requests,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, requests: Iterator[Any]) -> None:
+        try:
+            for req in requests:
+                self._queue.put(req)
+        except Exception as err:  # the call ended (cancelled, or aborted by the servicer)
+            self._queue.put(err)
+            return
+        self._queue.put(self._END)
+
+    def next(self) -> Any:
+        """The next message, None at the end of the stream."""
+        try:
+            item = self._queue.get(timeout=self._timeout)
+        except queue.Empty:
+            raise RequestError(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"no message for {self._timeout:g} s: the stream was closed to free its slot (send tiles, then "
+                "RegionEnd)",
+            ) from None
+        if item is self._END:
+            return None
+        if isinstance(item, Exception):
+            raise RequestError(grpc.StatusCode.CANCELLED, f"the request stream broke off: {item}")
+        return item
 
 
 class _Summary:

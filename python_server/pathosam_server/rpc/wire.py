@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Sequence
-from typing import Optional
+from typing import Any, Optional
 
 import grpc
 import numpy as np
@@ -18,6 +19,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ..geometry import coords, polygons
+from ..geometry.tiling import tile_pixel_size
 from ..grpc_api import pathosam_pb2 as pb
 from ..records import NucleusRecord, Params, Rect
 
@@ -136,7 +138,9 @@ def decode_image(img: pb.Image, max_edge: int) -> np.ndarray:
         except RequestError:
             raise
         except Exception as err:  # PIL raises many types for corrupt data
-            raise invalid(f"cannot decode {name} image: {err}") from err
+            # PIL's messages name Python objects by address ("<_io.BytesIO object at 0x...>"): keep the words
+            reason = re.sub(r"\s*<[^>]* at 0x[0-9a-fA-F]+>", "", str(err)).strip() or type(err).__name__
+            raise invalid(f"cannot decode {name} image: {reason}") from err
     raise invalid(f"unknown pixel encoding {enc}")
 
 
@@ -188,8 +192,35 @@ def image_size(width: int, height: int) -> Optional[tuple[int, int]]:
     return (int(width), int(height)) if width > 0 and height > 0 else None
 
 
+def window_pixels(window: Rect, downsample: float, max_edge: int) -> tuple[int, int]:
+    """The pixel size of a prompt window at its downsample, refused before anything that size is made.
+
+    Args:
+        window: Level-0 window.
+        downsample: Level-0 pixels per window pixel.
+        max_edge: Largest accepted edge in pixels.
+
+    Returns:
+        (width, height) in window pixels.
+    """
+    w, h = window.width / downsample, window.height / downsample
+    if w > max_edge or h > max_edge:
+        raise RequestError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"window {window.width} x {window.height} at downsample {downsample:g} would be {w:.0f} x {h:.0f} px; "
+            f"the server accepts windows up to {max_edge} px (PathoSAM's own is 512)",
+        )
+    return tile_pixel_size(window, downsample)
+
+
 def prompt_objects(
-    msg_objects, window: Rect, shape: tuple[int, int], downsample: float, max_objects: int, max_points: int
+    msg_objects: Any,
+    window: Rect,
+    shape: tuple[int, int],
+    downsample: float,
+    max_objects: int,
+    max_points: int,
+    max_mask_pixels: int = 1 << 62,
 ) -> list:
     """Validate prompt objects and convert them to window tile pixels.
 
@@ -200,6 +231,7 @@ def prompt_objects(
         downsample: Level-0 pixels per window pixel.
         max_objects: Largest number of objects accepted.
         max_points: Largest number of points per object.
+        max_mask_pixels: Largest total of pixels rasterised for previous outlines (checked before any is).
 
     Returns:
         prompts.PromptObject list.
@@ -210,6 +242,13 @@ def prompt_objects(
         raise invalid("no prompt objects: send at least one object with points or a box")
     if len(msg_objects) > max_objects:
         raise invalid(f"{len(msg_objects)} objects in one request; the limit is {max_objects}")
+    with_previous = sum(1 for obj in msg_objects if obj.HasField("previous") and obj.previous.polygons)
+    if with_previous * shape[0] * shape[1] > max_mask_pixels:
+        raise RequestError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"{with_previous} previous outlines of {shape[1]} x {shape[0]} px each exceed the server's limit of "
+            f"{max_mask_pixels} mask pixels per request; send fewer objects or a smaller window",
+        )
     frame = coords.TileFrame(window.x, window.y, downsample)
     out = []
     for k, obj in enumerate(msg_objects):
