@@ -1,5 +1,6 @@
 package io.github.pathosam.client;
 
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -23,6 +24,7 @@ public final class DetectionSettings {
     private final ServerAddress server;
     private final String token;
     private final boolean tls;
+    private final Path trustCertificates;
     private final String model;
     private final Integer tileSize;
     private final Integer halo;
@@ -36,7 +38,8 @@ public final class DetectionSettings {
     DetectionSettings(DetectionSettingsBuilder<?> b) {
         server = b.server;
         token = b.token;
-        tls = b.tls;
+        tls = b.tls || b.trustCertificates != null;
+        trustCertificates = b.trustCertificates;
         model = b.model;
         tileSize = b.tileSize;
         halo = b.halo;
@@ -165,6 +168,7 @@ public final class DetectionSettings {
                 .host(server.host())
                 .port(server.port())
                 .tls(tls)
+                .trustCertificates(trustCertificates)
                 .token(token)
                 .model(model)
                 .tileSize(tileSize)
@@ -190,6 +194,8 @@ public final class DetectionSettings {
         map.put("server", server.toString());
         if (tls)
             map.put("tls", true);
+        if (trustCertificates != null)
+            map.put("trustCertificates", trustCertificates.toString());
         if (!model.isEmpty())
             map.put("model", model);
         if (tileSize != null)

@@ -1,5 +1,7 @@
 package io.github.pathosam.client;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.function.Function;
@@ -17,6 +19,7 @@ public final class DetectionSettingsBuilder<T> {
     private String serverText;
     String token;
     boolean tls;
+    Path trustCertificates;
     String model = "";
     Integer tileSize;
     Integer halo;
@@ -62,6 +65,16 @@ public final class DetectionSettingsBuilder<T> {
     }
 
     /**
+     * @param pemFile PEM file of the certificate(s) to trust, e.g. the self-signed certificate given to
+     *                {@code pathosam serve --tls-cert}; implies TLS; null for the system's trusted roots
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> trustCertificates(String pemFile) {
+        this.trustCertificates = pemFile == null || pemFile.isBlank() ? null : Path.of(pemFile.strip());
+        return this;
+    }
+
+    /**
      * @param model model name as the server lists it, e.g. {@code vit_b_histopathology};
      *              null or blank for the server's default model
      * @return this builder
@@ -72,7 +85,8 @@ public final class DetectionSettingsBuilder<T> {
     }
 
     /**
-     * @param tileSize inner tile edge in working pixels, 16-4096 (default: the model's, 384 for PathoSAM)
+     * @param tileSize inner tile edge in working pixels, 16-4096 (default: the model's, 384 for PathoSAM);
+     *                 tileSize + 2 x halo must fit the model's input window (512 px for PathoSAM)
      * @return this builder
      */
     public DetectionSettingsBuilder<T> tileSize(int tileSize) {
@@ -183,6 +197,10 @@ public final class DetectionSettingsBuilder<T> {
         if (downsample != null)
             SettingRules.checkDownsample("downsample", downsample);
         SettingRules.checkSimplify("simplify", simplifyTolerance);
+        if (tileSize != null && halo != null)
+            SettingRules.checkModelWindow(tileSize, halo, 0);
+        if (trustCertificates != null && !Files.isReadable(trustCertificates))
+            throw new IllegalArgumentException("trustCertificates: cannot read " + trustCertificates);
         return finisher.apply(new DetectionSettings(this));
     }
 

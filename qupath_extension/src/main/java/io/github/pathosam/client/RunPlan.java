@@ -73,6 +73,7 @@ public record RunPlan(ServerInfo server, ModelInfo model, double downsample, int
         double downsample = settings.resolveDownsample(model.getWorkingPixelSizeUm(), imagePixelSizeUm);
         int tileSize = settings.resolveTileSize(model.getDefaultTileSize());
         int halo = settings.resolveHalo(model.getDefaultHalo(), tileSize);
+        SettingRules.checkModelWindow(tileSize, halo, model.getInputEdge());
         // The model's own name, not the settings' (empty for the default): every call of the run
         // then names the model the plan was made for, even if the server's default changes meanwhile.
         ClientOptions options = settings.toClientOptions(downsample, tileSize, halo).toBuilder()

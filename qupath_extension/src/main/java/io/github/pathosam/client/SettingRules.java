@@ -52,6 +52,26 @@ final class SettingRules {
             throw new IllegalArgumentException(option + " must be 0-" + tileSize + " pixels, not " + halo);
     }
 
+    /** PathoSAM's input window: tile + 2 x halo that the model sees at its own scale (384 + 2 x 64). */
+    static final int MODEL_INPUT_EDGE = 512;
+
+    /**
+     * A tile and halo must fit the model's input window, or tiles would reach the model shrunk (the server
+     * pads smaller tiles and refuses larger ones).
+     *
+     * @param tileSize  inner tile edge in working pixels
+     * @param halo      halo in working pixels
+     * @param inputEdge the model's input edge (GetInfo's {@code input_edge}; 0 = unknown, then 512)
+     * @throws IllegalArgumentException naming valid choices
+     */
+    static void checkModelWindow(int tileSize, int halo, int inputEdge) {
+        int edge = inputEdge > 0 ? inputEdge : MODEL_INPUT_EDGE;
+        if (tileSize + 2 * halo > edge)
+            throw new IllegalArgumentException("tileSize " + tileSize + " + 2 x halo " + halo + " = "
+                    + (tileSize + 2 * halo) + " px exceeds the model's input window of " + edge
+                    + " px; choose tileSize + 2 x halo <= " + edge + " (e.g. 384 + 64, 448 + 32, 256 + 128)");
+    }
+
     /**
      * @param option     the option's name in the caller's builder
      * @param downsample level-0 pixels per tile pixel

@@ -17,6 +17,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DetectionSettingsTest {
 
     @Test
+    void aSelfSignedServerCertificateCanBeTrusted(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        java.nio.file.Path pem = java.nio.file.Files.writeString(dir.resolve("server.pem"), "-----BEGIN CERTIFICATE-----");
+        DetectionSettings s = DetectionSettings.builder().server("gpu1:50051").trustCertificates(pem.toString()).build();
+        ClientOptions options = s.connectionOptions();
+        assertTrue(options.tls(), "trusting a certificate implies TLS");
+        assertEquals(pem, options.trustCertificates().orElseThrow());
+        assertEquals(pem.toString(), s.toMap().get("trustCertificates"));
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> DetectionSettings.builder().trustCertificates(dir.resolve("nope.pem").toString()).build());
+        assertTrue(missing.getMessage().contains("cannot read"), missing.getMessage());
+    }
+
+    @Test
+    void aTileGridLargerThanTheModelWindowIsRefusedWithTheChoices() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DetectionSettings.builder().tileSize(512).halo(64).build());
+        assertTrue(e.getMessage().contains("exceeds the model's input window of 512 px"), e.getMessage());
+        assertTrue(e.getMessage().contains("384 + 64"), e.getMessage());
+        DetectionSettings.builder().tileSize(448).halo(32).build(); // 512: fits
+    }
+
+    @Test
     void defaultsFollowTheServerAndModel() {
         DetectionSettings s = DetectionSettings.builder().build();
         assertEquals(new ServerAddress("127.0.0.1", 50051), s.server());

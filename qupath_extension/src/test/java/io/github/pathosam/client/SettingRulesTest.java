@@ -69,7 +69,7 @@ class SettingRulesTest {
         assertDoesNotThrow(() -> ClientOptions.builder().tileSize(16).halo(16).downsample(0.01).simplifyTolerance(0.0).build());
         assertDoesNotThrow(() -> ClientOptions.builder().tileSize(4096).halo(0).simplifyTolerance(1.0).build());
         assertDoesNotThrow(() -> DetectionSettings.builder().tileSize(16).halo(16).downsample(0.01).simplify(0).build());
-        assertDoesNotThrow(() -> DetectionSettings.builder().tileSize(4096).halo(0).simplify(1).build());
+        assertDoesNotThrow(() -> DetectionSettings.builder().tileSize(512).halo(0).simplify(1).build());  // the model window
         // Without a tile size the model's decides, and the halo is clamped to it later.
         assertDoesNotThrow(() -> DetectionSettings.builder().halo(4096).build());
     }
