@@ -77,6 +77,11 @@ class EmbeddingCache:
             self.hits += 1
             return entry
 
+    def contains(self, model: str, digest: str) -> bool:
+        """Whether a window is cached, without counting a hit or a miss or refreshing its age."""
+        with self._lock:
+            return (model, digest) in self._entries
+
     def put(self, model: str, digest: str, entry: CachedWindow) -> None:
         """Insert (or replace) an entry, evicting old ones to stay within budget."""
         with self._lock:

@@ -180,7 +180,7 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
                 height, width = image.shape[:2]
             elif not request.digest:
                 raise invalid("send the window's pixels (image) or the digest of pixels sent before")
-            elif self.cache.get(model.spec.name, request.digest) is None:
+            elif not self.cache.contains(model.spec.name, request.digest):  # counted once, below
                 raise RequestError(
                     grpc.StatusCode.FAILED_PRECONDITION,
                     f"embedding {request.digest[:12]}... is not cached (evicted or never sent): send the window's "
