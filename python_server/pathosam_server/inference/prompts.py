@@ -136,7 +136,7 @@ def segment_prompts(
                 # neighbours, and SAM's single answer may be them or spill out of the box.
                 multimask_output=single_point or box_only,
             )
-            if box_only:
+            if box_only and obj.box is not None:
                 one, iou_one, _ = predictor.predict(box=box, multimask_output=False)
                 mask, score = _best_in_box([*out, *one], [*iou, *iou_one], obj.box)
             else:
