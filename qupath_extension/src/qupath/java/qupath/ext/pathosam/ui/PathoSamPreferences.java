@@ -1,6 +1,5 @@
 package qupath.ext.pathosam.ui;
 
-import io.github.pathosam.client.DetectionSettingsBuilder;
 import io.github.pathosam.client.TileEncoding;
 import javafx.beans.property.Property;
 import javafx.beans.value.ObservableValue;
@@ -19,18 +18,6 @@ import java.util.List;
 final class PathoSamPreferences {
 
     private PathoSamPreferences() {
-    }
-
-    /**
-     * Fills a builder from the preferences, as the toolbar command, the prompt tools and the
-     * status check use them.
-     *
-     * @param builder a fresh builder, e.g. {@code PathoSam.builder()}
-     * @param <T>     what it builds
-     * @return the builder
-     */
-    static <T> DetectionSettingsBuilder<T> applyTo(DetectionSettingsBuilder<T> builder) {
-        return StoredPreferences.applyTo(builder);
     }
 
     /**
