@@ -143,3 +143,62 @@ def test_prompt_command_writes_one_nucleus_per_object(tmp_path: Path, random_che
     assert 1 <= len(json.loads(out.read_text())["features"]) <= 2
     res = _cli("prompt", str(image), "-o", str(out), "--model-path", str(random_checkpoint), "--point", "900", "5")
     assert res.returncode == 2 and "inside the 400 x 300 image" in res.stderr
+
+
+def _model_spec(*args: str):
+    """The spec `pathosam serve ARGS` would serve (nothing is loaded)."""
+    from pathosam_server.cli import build_parser
+    from pathosam_server.cli.common import model_manager
+
+    manager = model_manager(build_parser().parse_args(["serve", "--device", "cpu", *args]))
+    return manager.specs[manager.default]
+
+
+def test_local_checkpoints_serve_at_their_pixel_size(tmp_path: Path, random_checkpoint: Path, monkeypatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A local copy of a PathoSAM registry model works at PathoSAM's 0.25 um; --pixel-size-um sets it for any
+    checkpoint; any other checkpoint is reported as unknown (0), with a warning that says what that means."""
+    from pathosam_server.cli.common import CliError
+    from pathosam_server.inference import models
+
+    with caplog.at_level("WARNING", logger="pathosam_server.inference.models"):
+        assert _model_spec("--model-path", str(random_checkpoint)).pixel_size_um == 0.0
+    assert "working pixel size" in caplog.text and "--pixel-size-um" in caplog.text
+    assert _model_spec("--model-path", str(random_checkpoint), "--pixel-size-um", "0.5").pixel_size_um == 0.5
+    # Served under a registry name, or a file named like micro-sam's cache names it.
+    assert _model_spec("--model", "vit_b_histopathology", "--model-path", str(random_checkpoint)).pixel_size_um == 0.25
+    named = tmp_path / "vit_l_histopathology.pt"
+    named.write_bytes(random_checkpoint.read_bytes())
+    assert _model_spec("--model-path", str(named)).pixel_size_um == 0.25
+    # A renamed copy is recognised by micro-sam's registry digest (here: the random file's, standing in for it).
+    import pooch
+
+    digest = "xxh128:" + pooch.file_hash(str(random_checkpoint), alg="xxh128")
+    monkeypatch.setattr(models, "_registry_digests", lambda: {digest: "vit_b_histopathology"})
+    assert _model_spec("--model-path", str(random_checkpoint), "--model-name", "mine").pixel_size_um == 0.25
+    # Registry models: PathoSAM's by default, the option wins (nothing is downloaded to make the spec).
+    assert _model_spec("--model", "vit_l_histopathology").pixel_size_um == 0.25
+    assert _model_spec("--model", "vit_l_histopathology", "--pixel-size-um", "0.3").pixel_size_um == 0.3
+    with pytest.raises(CliError, match="--pixel-size-um"):
+        _model_spec("--model-path", str(random_checkpoint), "--pixel-size-um", "0")
+
+
+def test_getinfo_reports_the_working_pixel_size(random_checkpoint: Path) -> None:
+    """What clients plan calibrated images with: GetInfo's working_pixel_size_um, from --pixel-size-um."""
+    from conftest import _serve
+
+    from pathosam_server.inference.models import ModelManager
+
+    spec = _model_spec("--model-path", str(random_checkpoint), "--model-name", "mine", "--pixel-size-um", "0.5")
+    for address in _serve(ModelManager([spec], "cpu"), 4 << 20):
+        with grpc.insecure_channel(address) as ch:
+            info = pb_grpc.PathoSamStub(ch).GetInfo(pb.GetInfoRequest())
+    assert [(m.name, m.working_pixel_size_um, m.loaded) for m in info.models] == [("mine", 0.5, False)]
+
+
+def test_batch_keeps_its_own_pixel_size_option() -> None:
+    """`batch` had --pixel-size-um (the run's working pixel size) before the model options got one: one option."""
+    from pathosam_server.cli import build_parser
+
+    args = build_parser().parse_args(["batch", "--images-dir", "slides", "--pixel-size-um", "0.5"])
+    assert args.pixel_size_um == 0.5

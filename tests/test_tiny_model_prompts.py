@@ -106,3 +106,28 @@ def test_negative_click_never_enlarges_and_drops_the_neighbour(tiny_stub, window
           f"{removed}; IoU with the clicked nucleus median {np.median(iou_before):.3f} -> {np.median(iou_after):.3f}")
     assert removed >= len(spills) / 2, f"the negative click removed the neighbour in only {removed} of {len(spills)}"
     assert np.median(iou_after) >= np.median(iou_before), "removing the neighbour damaged the clicked nucleus"
+
+
+def test_a_loose_box_answers_with_the_nucleus_it_is_drawn_around(tiny_stub, window) -> None:
+    """A box 1.5x a nucleus, centred on it, holds parts of its neighbours: the answer is still that
+    nucleus (SAM's best answer cut to the box, the part under the box's centre), never nothing."""
+    sample, ids, slices, _ = window
+    h, w = sample.instances.shape
+    boxes, crowded = [], 0
+    for i in ids:
+        sl = slices[i - 1]
+        cy, cx = (sl[0].start + sl[0].stop) / 2, (sl[1].start + sl[1].stop) / 2
+        bh, bw = 1.5 * (sl[0].stop - sl[0].start), 1.5 * (sl[1].stop - sl[1].start)
+        x0, y0 = max(0, int(np.floor(cx - bw / 2))), max(0, int(np.floor(cy - bh / 2)))
+        x1, y1 = min(w, int(np.ceil(cx + bw / 2))), min(h, int(np.ceil(cy + bh / 2)))
+        inside = sample.instances[y0:y1, x0:x1]
+        crowded += int(((inside != i) & (inside > 0)).sum() >= 10)
+        boxes.append(pb.PromptObject(box=pb.Rect(x=WINDOW.x + x0, y=WINDOW.y + y0, width=x1 - x0, height=y1 - y0)))
+    answers = _ask(tiny_stub, sample, boxes)
+    empty = sum(1 for n in answers if not n.geometry.polygons)
+    ious = [_iou(m, sample.instances == i) for m, i in zip(_masks(answers), ids)]
+    print(f"{len(ids)} loose boxes (1.5x), {crowded} with a neighbour inside: IoU median {np.median(ious):.3f} "
+          f"(p25 {np.percentile(ious, 25):.3f}), {empty} empty")
+    assert crowded >= len(ids) / 4, "too few boxes hold a neighbour for this test to mean anything"
+    assert empty == 0, f"{empty} loose boxes found no nucleus"
+    assert np.median(ious) >= 0.6, f"loose box median IoU {np.median(ious):.3f} < 0.6"

@@ -31,6 +31,16 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--decoder-path", type=Path, help="local AIS decoder weights, if not inside the checkpoint")
     g.add_argument("--semantic-decoder-path", type=Path, help="local semantic (class) decoder weights")
     g.add_argument("--model-name", help="name to serve a local checkpoint under (default: file stem)")
+    # `batch` has its own --pixel-size-um (the run's working pixel size), which means the same thing.
+    if "--pixel-size-um" not in p._option_string_actions:
+        g.add_argument(
+            "--pixel-size-um",
+            type=float,
+            default=None,
+            help="working pixel size of the model in um, reported to clients (GetInfo), which read calibrated "
+            "images at it; default: 0.25 for PathoSAM's registry models and local copies of their weights, "
+            "unknown (full resolution) for other checkpoints",
+        )
     g.add_argument("--tile-size", type=int, default=None, help="inner tile edge in working pixels (384)")
     g.add_argument("--halo", type=int, default=None, help="tile halo in working pixels (64)")
     g.add_argument(
@@ -79,6 +89,9 @@ def model_manager(args: argparse.Namespace) -> ModelManager:
     """
     from ..inference.models import DEFAULT_MODEL, ModelManager, local_spec, registry_spec, select_device
 
+    pixel_size = getattr(args, "pixel_size_um", None)
+    if pixel_size is not None and not pixel_size > 0:
+        raise CliError(f"--pixel-size-um must be a positive number of micrometres, got {pixel_size}")
     extra = {k: v for k, v in (("tile_size", args.tile_size), ("halo", args.halo)) if v is not None}
     extra["class_precision"] = args.class_precision
     extra["tile_normalization"] = args.tile_normalization
@@ -89,12 +102,14 @@ def model_manager(args: argparse.Namespace) -> ModelManager:
             decoder=args.decoder_path,
             semantic_decoder=None if args.no_classes else args.semantic_decoder_path,
             allow_pickle=args.allow_pickle,
-            pixel_size_um=0.0,
+            pixel_size_um=pixel_size,
             **extra,
         )
     else:
         spec = registry_spec(args.model or DEFAULT_MODEL, args.semantic_decoder_path, classes=not args.no_classes)
         spec.decoder = args.decoder_path
+        if pixel_size is not None:
+            extra["pixel_size_um"] = pixel_size
         for k, v in extra.items():
             setattr(spec, k, v)
     return ModelManager([spec], select_device(args.device))

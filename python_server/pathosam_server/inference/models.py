@@ -50,7 +50,7 @@ class ModelSpec:
         semantic_decoder: Optional 6-channel semantic decoder weights (classes).
         tile_size: Default inner tile edge in working pixels.
         halo: Default halo in working pixels.
-        pixel_size_um: Working pixel size in micrometres (0 = unknown).
+        pixel_size_um: Working pixel size in micrometres (0 = unknown: calibrated images run at full resolution).
         allow_pickle: Allow unpickling a local checkpoint that is not a plain tensor file.
         semantic_registry: Fetch PathoSAM's published semantic decoder for this model (hash-checked)
             when no local ``semantic_decoder`` is given.
@@ -124,12 +124,16 @@ def registry_spec(name: str, semantic_decoder: Optional[Path] = None, classes: b
     )
 
 
-def local_spec(path: str | os.PathLike, name: Optional[str] = None, **kwargs: Any) -> ModelSpec:
+def local_spec(
+    path: str | os.PathLike, name: Optional[str] = None, pixel_size_um: Optional[float] = None, **kwargs: Any
+) -> ModelSpec:
     """Spec for a local checkpoint; the architecture is read from the weights.
 
     Args:
         path: Checkpoint file (micro-sam format, optionally with a ``decoder_state``).
         name: Name to serve it under (default: the file's stem).
+        pixel_size_um: Working pixel size in um; None: PathoSAM's for its weights (``checkpoint_pixel_size``),
+            else 0 (unknown).
         kwargs: Further ModelSpec fields (decoder, semantic_decoder, tile_size, ...).
 
     Returns:
@@ -138,7 +142,49 @@ def local_spec(path: str | os.PathLike, name: Optional[str] = None, **kwargs: An
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"checkpoint '{path}' does not exist")
-    return ModelSpec(name=name or path.stem, architecture="", checkpoint=path, **kwargs)
+    name = name or path.stem
+    size = checkpoint_pixel_size(path, name) if pixel_size_um is None else pixel_size_um
+    if not size:
+        log.warning("the working pixel size of '%s' is unknown: clients run calibrated images at full resolution; "
+                    "pass --pixel-size-um with the one it was trained at (PathoSAM: 0.25)", path)  # fmt: skip
+    return ModelSpec(name=name, architecture="", checkpoint=path, pixel_size_um=float(size), **kwargs)
+
+
+def checkpoint_pixel_size(path: Path, name: str) -> float:
+    """PathoSAM's working pixel size when a local checkpoint holds a PathoSAM registry model's weights.
+
+    That is when it is served under a registry name (``--model vit_b_histopathology --model-path F``), named
+    after one (micro-sam's cache keeps ``models/vit_b_histopathology``) or has micro-sam's registry digest of
+    one (a renamed copy). Others (fine-tuned) may work at another scale: unknown unless the operator says.
+
+    Args:
+        path: The checkpoint file.
+        name: The name it is served under.
+
+    Returns:
+        ``PATHOSAM_PIXEL_SIZE_UM``, or 0.0 (unknown).
+    """
+    if {name, path.stem, path.name} & set(REGISTRY_MODELS):
+        return PATHOSAM_PIXEL_SIZE_UM
+    try:
+        import pooch
+
+        digest = "xxh128:" + pooch.file_hash(str(path), alg="xxh128")
+        known = _registry_digests().get(digest)
+    except (ImportError, OSError, ValueError) as err:  # no xxhash, unreadable file
+        log.debug("cannot compare %s with micro-sam's registry: %s", path, err)
+        return 0.0
+    if known:
+        log.info("'%s' holds micro-sam's %s weights: PathoSAM's %g um per pixel", path, known, PATHOSAM_PIXEL_SIZE_UM)
+    return PATHOSAM_PIXEL_SIZE_UM if known else 0.0
+
+
+def _registry_digests() -> dict[str, str]:
+    """micro-sam's registry digests (``xxh128:...``) of the PathoSAM models -> model name."""
+    from micro_sam import util
+
+    registry = util.models().registry
+    return {registry[n]: n for n in REGISTRY_MODELS if n in registry}
 
 
 def select_device(requested: Optional[str] = None) -> str:

@@ -1,5 +1,6 @@
 package qupath.ext.pathosam;
 
+import io.github.pathosam.client.ClassCounts;
 import io.github.pathosam.client.NucleusMeasurements;
 import io.github.pathosam.client.NucleusResult;
 import io.github.pathosam.client.ReplacementRule;
@@ -13,9 +14,9 @@ import qupath.lib.roi.GeometryTools;
 import qupath.lib.roi.interfaces.ROI;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -104,12 +105,13 @@ public final class DetectionObjects {
 
     /**
      * @param detections detections of one run
-     * @return how many have each class name ({@code ""} for none), in first-seen order
+     * @param classes    the model's class names in class-id order
+     * @return detections per class name, ordered as {@link ClassCounts#count} says
      */
-    static Map<String, Integer> countPerClass(Iterable<PathObject> detections) {
-        Map<String, Integer> counts = new LinkedHashMap<>();
+    static Map<String, Integer> countPerClass(List<PathObject> detections, Collection<String> classes) {
+        List<String> names = new ArrayList<>(detections.size());
         for (PathObject d : detections)
-            counts.merge(d.getPathClass() == null ? "" : d.getPathClass().toString(), 1, Integer::sum);
-        return counts;
+            names.add(d.getPathClass() == null ? null : d.getPathClass().toString());
+        return ClassCounts.count(names, classes);
     }
 }

@@ -4,11 +4,13 @@ import io.github.pathosam.client.DetectionSettings;
 import io.github.pathosam.client.NucleusResult;
 import io.github.pathosam.client.PathoSamClient;
 import io.github.pathosam.client.PixelRect;
+import io.github.pathosam.client.RegionCall;
 import io.github.pathosam.client.RegionClipper;
 import io.github.pathosam.client.RegionListener;
 import io.github.pathosam.client.RegionSummary;
 import io.github.pathosam.client.ReplacementRule;
 import io.github.pathosam.client.RunPlan;
+import io.github.pathosam.client.ScaleCheck;
 import io.github.pathosam.client.TileProgress;
 import org.locationtech.jts.geom.Geometry;
 import org.slf4j.Logger;
@@ -75,6 +77,12 @@ final class DetectionRun {
                 .requireClassesIfAsked();
         String image = ServerTools.getDisplayableImageName(server);
         logger.info("PathoSAM: {} region(s) of {}: {}", regions.size(), image, plan);
+        ScaleCheck scale = plan.scale();
+        if (scale.isWarning()) {
+            logger.warn("PathoSAM: {}", PathoSamResources.scaleWarning(scale));
+            if (!progress.proceedDespite(scale))
+                throw new CancellationException("the run was stopped before it started, at its scale warning");
+        }
 
         DetectionObjects factory = new DetectionObjects(plan.classColours());
         Map<PathObject, List<PathObject>> children = new LinkedHashMap<>();
@@ -116,8 +124,10 @@ final class DetectionRun {
         // scripts, which may not print the results.
         logger.info("PathoSAM: {} nuclei in {}; {} found at a seam by two tiles and kept once, {} touching an inner "
                 + "tile edge (halo {} px)", created.size(), image, droppedAtSeams, touchingTileEdge, plan.halo());
-        return new PathoSamResults(created.size(), replaced, droppedAtSeams, DetectionObjects.countPerClass(created),
-                regions.size(), plan.model().getName(), plan.downsample(), (System.nanoTime() - start) / 1e9);
+        return new PathoSamResults(created.size(), replaced, droppedAtSeams,
+                DetectionObjects.countPerClass(created, plan.classColours().keySet()), regions.size(),
+                plan.model().getName(), plan.downsample(), scale.runPixelSizeUm(), (System.nanoTime() - start) / 1e9,
+                plan.provenance());
     }
 
     private Segmented segment(PathoSamClient client, ImageServer<BufferedImage> server, Region region,
@@ -126,7 +136,7 @@ final class DetectionRun {
         if (bounds.isEmpty())
             return new Segmented(List.of(), null);
         List<NucleusResult> found = Collections.synchronizedList(new ArrayList<>());
-        RegionSummary summary = client.newRegionCall(bounds, new ImageServerTileSource(server, region.plane()),
+        RegionCall call = client.newRegionCall(bounds, new ImageServerTileSource(server, region.plane()),
                 new RegionListener() {
                     @Override
                     public void onNuclei(long tileIndex, List<NucleusResult> nuclei) {
@@ -137,7 +147,10 @@ final class DetectionRun {
                     public void onProgress(TileProgress tile) {
                         progress.update(index, count, tile);
                     }
-                }).run();
+                });
+        // The first tile can take most of a minute on a CPU: say at once how many are coming.
+        progress.update(index, count, new TileProgress(-1, 0, 0, call.tiles().size(), 0));
+        RegionSummary summary = call.run();
         return new Segmented(new ArrayList<>(found), summary);
     }
 

@@ -2,6 +2,7 @@ package qupath.ext.pathosam;
 
 import io.github.pathosam.client.DetectionSettings;
 import io.github.pathosam.client.DetectionSettingsBuilder;
+import io.github.pathosam.client.ErrorAdvice;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import qupath.lib.images.ImageData;
@@ -16,7 +17,9 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -24,11 +27,8 @@ import java.util.Set;
  * PathoSAM nucleus detection for scripts, and the engine behind the toolbar command.
  *
  * <pre>{@code
- * def pathosam = qupath.ext.pathosam.PathoSam.builder()
- *     .server('localhost:50051')          // a running `pathosam serve`
- *     .model('vit_b_histopathology')
- *     .classify(true)
- *     .replace(true)
+ * def pathosam = qupath.ext.pathosam.PathoSam.builderFromPreferences()   // Edit > Preferences > PathoSAM
+ *     .classify(true)                    // options given here override the preferences
  *     .build()
  * pathosam.detectObjects(getCurrentImageData(), getSelectedObjects())
  * }</pre>
@@ -36,7 +36,14 @@ import java.util.Set;
  * <p>Nuclei become detections below the annotation (or TMA core) they lie in, clipped to it, with
  * the class the model gives them and the measurements {@code PathoSAM: score} and
  * {@code PathoSAM: class probability}. Each run is recorded in the image's workflow history as
- * builder code, so that QuPath's "Create script" and "Run for project" repeat it. The builder's
+ * builder code with every option written out ({@link #builder()}), so that QuPath's "Create script"
+ * and "Run for project" repeat it anywhere, and with its provenance (model, weights, server, pixel
+ * sizes, tiles) as the step's parameters.
+ *
+ * <p>A failure is thrown as one exception whose message says what went wrong and what to do, and
+ * which has no cause (QuPath's script runner shows the deepest cause), e.g. "No PathoSAM server at
+ * 127.0.0.1:50051 — start one with `pathosam serve`. Check the server address ...". A run whose scale
+ * does not suit the model (see {@link io.github.pathosam.client.ScaleCheck}) logs a warning first. The builder's
  * options and their defaults are documented on {@link DetectionSettingsBuilder}; a server token is
  * taken from {@link DetectionSettingsBuilder#token(String)}, else the PathoSAM preferences, else the
  * {@value ServerToken#ENV} environment variable ({@link ServerToken}), and never written into the history.
@@ -64,6 +71,21 @@ public final class PathoSam {
      */
     public static DetectionSettingsBuilder<PathoSam> builder() {
         return DetectionSettings.builder(PathoSam::new);
+    }
+
+    /**
+     * A builder filled from the PathoSAM preferences (Edit &gt; Preferences &gt; PathoSAM: server,
+     * model, tiles, pixel size, classes, replacement), as the toolbar command uses them; options set on
+     * it afterwards override them. The script templates start here, so that they run against the
+     * server and model the user set up; recorded workflow steps use {@link #builder()} with every
+     * option written out instead, so that they repeat the same run anywhere.
+     *
+     * <p>Under {@code QuPath script} the preferences are those QuPath's window saved for the same user.
+     *
+     * @return a builder with the preferences' values
+     */
+    public static DetectionSettingsBuilder<PathoSam> builderFromPreferences() {
+        return StoredPreferences.applyTo(builder());
     }
 
     /** @return the validated settings */
@@ -113,8 +135,8 @@ public final class PathoSam {
     public PathoSamResults detectObjects(ImageData<BufferedImage> imageData, ImagePlane plane, DetectionProgress progress) {
         Objects.requireNonNull(imageData, "imageData");
         var region = new DetectionRun.Region(imageData.getHierarchy().getRootObject(), null, plane);
-        PathoSamResults results = new DetectionRun(settings, imageData, progress).run(List.of(region));
-        record(imageData, null);
+        PathoSamResults results = run(imageData, List.of(region), progress);
+        record(imageData, null, results);
         return results;
     }
 
@@ -144,18 +166,40 @@ public final class PathoSam {
         }
         if (regions.isEmpty())
             throw new IllegalArgumentException(PathoSamResources.getString("error.noRegions"));
-        PathoSamResults results = new DetectionRun(settings, imageData, progress).run(regions);
-        record(imageData, parents);
+        PathoSamResults results = run(imageData, regions, progress);
+        record(imageData, parents, results);
         return results;
     }
 
-    /** Adds the run to the image's history as builder code (no token), for "Create script". */
-    private void record(ImageData<BufferedImage> imageData, Collection<? extends PathObject> parents) {
+    /**
+     * Runs, and turns a failure into one exception whose message is the advice and which has no
+     * cause: QuPath's script runner reports an exception's deepest cause, which would otherwise be
+     * Netty's "Connection refused" or gRPC's raw status (see {@link io.github.pathosam.client.AdvisedException}).
+     */
+    private PathoSamResults run(ImageData<BufferedImage> imageData, List<DetectionRun.Region> regions,
+                                DetectionProgress progress) {
+        try {
+            return new DetectionRun(settings, imageData, progress).run(regions);
+        } catch (RuntimeException e) {
+            if (!ErrorAdvice.isUnexpected(e) && !ErrorAdvice.isCancellation(e))
+                logger.debug("PathoSAM run failed", e);
+            throw PathoSamResources.ADVICE.advised(e);
+        }
+    }
+
+    /**
+     * Adds the run to the image's history as builder code (no token), for "Create script"; its
+     * parameters also say how the results were made (model, weights, server, pixel sizes, tiles).
+     */
+    private void record(ImageData<BufferedImage> imageData, Collection<? extends PathObject> parents,
+                        PathoSamResults results) {
         String call = parents == null ? ".detectObjects(getCurrentImageData())"
                 : ".detectObjects(getCurrentImageData(), " + targetExpression(imageData.getHierarchy(), parents) + ")";
         String script = settings.toScript(SCRIPT_FACTORY) + "\n    " + call;
+        Map<String, Object> parameters = new LinkedHashMap<>(settings.toMap());
+        results.provenance().forEach(parameters::putIfAbsent);
         imageData.getHistoryWorkflow().addStep(new DefaultScriptableWorkflowStep(
-                PathoSamResources.getString("workflow.name"), settings.toMap(), script));
+                PathoSamResources.getString("workflow.name"), parameters, script));
     }
 
     /**

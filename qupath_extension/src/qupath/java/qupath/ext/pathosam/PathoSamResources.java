@@ -1,5 +1,8 @@
 package qupath.ext.pathosam;
 
+import io.github.pathosam.client.ErrorAdvice;
+import io.github.pathosam.client.ScaleCheck;
+
 import java.text.MessageFormat;
 import java.util.ResourceBundle;
 
@@ -11,7 +14,28 @@ final class PathoSamResources {
 
     private static final ResourceBundle RESOURCES = ResourceBundle.getBundle("qupath.ext.pathosam.strings");
 
+    /**
+     * What to do after a failure, worded for a script (builder options, the preferences that
+     * {@link PathoSam#builderFromPreferences()} reads, the environment); the notifications of
+     * QuPath's window have their own wording in the UI bundle.
+     */
+    static final ErrorAdvice ADVICE = new ErrorAdvice(
+            getString("advice.checkAddress"),
+            getString("advice.setToken"),
+            getString("advice.chooseModel"),
+            getString("advice.checkSettings"),
+            getString("advice.seeLog"));
+
     private PathoSamResources() {
+    }
+
+    /**
+     * @param scale a scale check that warns
+     * @return its diagnosis and how a script changes the scale
+     */
+    static String scaleWarning(ScaleCheck scale) {
+        return scale.describe() + " " + getString(scale.verdict() == ScaleCheck.Verdict.MODEL_SCALE_UNKNOWN
+                ? "advice.scaleUnknown" : "advice.scale");
     }
 
     /**

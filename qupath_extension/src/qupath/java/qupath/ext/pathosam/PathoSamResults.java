@@ -1,31 +1,44 @@
 package qupath.ext.pathosam;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * What one {@link PathoSam#detectObjects} run did.
  *
- * @param nuclei         detections added
- * @param replaced       earlier PathoSAM detections removed first
- * @param droppedAtSeams nuclei the server found in two tiles at a seam and returned once (they are
- *                       in {@code nuclei} once; the count says how often the seam guard decided)
- * @param nucleiPerClass detections added per class name ({@code ""} for unclassified)
- * @param regions        regions segmented (annotations, or 1 for the whole image)
- * @param model          the model that ran
- * @param downsample     level-0 pixels per working pixel
- * @param seconds        wall time of the run
+ * @param nuclei             detections added
+ * @param replaced           earlier PathoSAM detections removed first
+ * @param droppedAtSeams     nuclei the server found in two tiles at a seam and returned once (they are
+ *                           in {@code nuclei} once; the count says how often the seam guard decided)
+ * @param nucleiPerClass     detections added per class name: when the run classified, every class of
+ *                           the model in its order (0 where none), then {@code ""} for unclassified ones
+ * @param regions            regions segmented (annotations, or 1 for the whole image)
+ * @param model              the model that ran
+ * @param downsample         level-0 pixels per working pixel
+ * @param workingPixelSizeUm the pixel size the model saw, in µm; NaN when the image has no pixel size
+ * @param seconds            wall time of the run
+ * @param provenance         how the results were made (model, weights, server, pixel sizes, tiles), as the
+ *                           workflow step records it
  */
 public record PathoSamResults(int nuclei, int replaced, long droppedAtSeams, Map<String, Integer> nucleiPerClass,
-                              int regions, String model, double downsample, double seconds) {
+                              int regions, String model, double downsample, double workingPixelSizeUm, double seconds,
+                              Map<String, Object> provenance) {
 
-    /** Makes the class map immutable. */
+    /** Makes the maps immutable, keeping their order. */
     public PathoSamResults {
-        nucleiPerClass = Map.copyOf(nucleiPerClass);
+        nucleiPerClass = Collections.unmodifiableMap(new LinkedHashMap<>(nucleiPerClass));
+        provenance = Collections.unmodifiableMap(new LinkedHashMap<>(provenance));
     }
 
     /** @return a one-line summary for notifications and logs */
     public String summary() {
-        return PathoSamResources.format("results.summary", nuclei, regions, model, downsample, seconds)
+        String main = Double.isNaN(workingPixelSizeUm)
+                ? PathoSamResources.format("results.summaryUncalibrated", nuclei, regions, model, workingPixelSizeUm,
+                        downsample, seconds)
+                : PathoSamResources.format("results.summary", nuclei, regions, model, workingPixelSizeUm, downsample,
+                        seconds);
+        return main
                 + (replaced > 0 ? " " + PathoSamResources.format("results.replaced", replaced) : "")
                 + (droppedAtSeams > 0 ? " " + PathoSamResources.format("results.seams", droppedAtSeams) : "");
     }

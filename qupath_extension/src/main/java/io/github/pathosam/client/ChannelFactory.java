@@ -25,6 +25,7 @@ final class ChannelFactory {
     }
 
     static ManagedChannel create(ClientOptions options) {
+        GrpcLogs.quiet();
         ManagedChannelBuilder<?> builder = Grpc.newChannelBuilderForAddress(
                         options.host(), options.port(), credentials(options))
                 .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)

@@ -48,7 +48,7 @@ public record ErrorAdvice(String checkAddress, String setToken, String chooseMod
      * @return whether the user cancelled (not an error to report)
      */
     public static boolean isCancellation(Throwable error) {
-        for (Throwable t = error; t != null; t = t.getCause()) {
+        for (Throwable t = original(error); t != null; t = t.getCause()) {
             if (t instanceof CancellationException || t instanceof InterruptedException)
                 return true;
         }
@@ -61,6 +61,8 @@ public record ErrorAdvice(String checkAddress, String setToken, String chooseMod
      */
     public static boolean isUnexpected(Throwable error) {
         Throwable e = unwrap(error);
+        if (e instanceof AdvisedException)
+            return false;
         return !(e instanceof PathoSamException || e instanceof IllegalArgumentException || e instanceof IOException
                 || isCancellation(e));
     }
@@ -71,6 +73,8 @@ public record ErrorAdvice(String checkAddress, String setToken, String chooseMod
      */
     public String describe(Throwable error) {
         Throwable e = unwrap(error);
+        if (e instanceof AdvisedException a)
+            return a.getMessage();
         if (isCancellation(e))
             return "Cancelled: nothing was changed.";
         if (e instanceof ServerUnavailableException)
@@ -93,11 +97,45 @@ public record ErrorAdvice(String checkAddress, String setToken, String chooseMod
         return "Unexpected error: " + e + ". " + seeLog;
     }
 
-    private static Throwable unwrap(Throwable error) {
+    /**
+     * The exception a script should see: one exception with no cause (its deepest cause is itself),
+     * because script runners such as QuPath's report an exception's deepest cause. A server or pixel
+     * failure becomes an {@link AdvisedException} whose message is {@link #describe} and which keeps
+     * the status code and the original; a cancellation a {@link CancellationException} saying nothing
+     * changed; an invalid setting stays an {@link IllegalArgumentException} with its own message,
+     * which names the option. A bug (see {@link #isUnexpected}) is returned as it is, with its stack
+     * trace. {@link #describe} of the result is the same as of the original, whatever the wording.
+     *
+     * @param error the failure
+     * @return the exception to throw instead
+     */
+    public RuntimeException advised(Throwable error) {
+        Throwable e = unwrap(error);
+        if (e instanceof AdvisedException a)
+            return a; // its original is gone (deserialised): its message is all there is
+        if (isCancellation(e))
+            return new CancellationException(describe(e));
+        if (isUnexpected(e))
+            return error instanceof RuntimeException re ? re : new IllegalStateException(describe(e), error);
+        if (e instanceof IllegalArgumentException)
+            // Its message names the option already; it stays plain, so that any client's describe() applies.
+            return e.getCause() == null ? (IllegalArgumentException) e : new IllegalArgumentException(e.getMessage());
+        String code = e instanceof PathoSamException p ? p.statusCode() : "CLIENT";
+        return new AdvisedException(code, describe(e), original(e));
+    }
+
+    private static Throwable original(Throwable error) {
         Throwable e = error;
+        while (e instanceof AdvisedException a && a.failure() != null)
+            e = a.failure();
+        return e;
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        Throwable e = original(error);
         while ((e instanceof UncheckedIOException || e instanceof ExecutionException
                 || e instanceof CompletionException) && e.getCause() != null)
-            e = e.getCause();
+            e = original(e.getCause());
         return e;
     }
 

@@ -45,8 +45,11 @@ final class Errors {
             }
             case UNIMPLEMENTED -> new PathoSamException("UNIMPLEMENTED",
                     "the PathoSAM server at " + address + " does not implement " + what + " yet: " + detail, error);
-            case UNAUTHENTICATED, PERMISSION_DENIED -> new PathoSamException(status.getCode().name(),
-                    "the PathoSAM server at " + address + " refused the request (check the token): " + detail, error);
+            // The server's own words follow (e.g. "missing or wrong bearer token").
+            case UNAUTHENTICATED -> new PathoSamException("UNAUTHENTICATED",
+                    "the PathoSAM server at " + address + " refused the token: " + detail, error);
+            case PERMISSION_DENIED -> new PathoSamException("PERMISSION_DENIED",
+                    "the PathoSAM server at " + address + " refused the request: " + detail, error);
             case DEADLINE_EXCEEDED -> new PathoSamException("DEADLINE_EXCEEDED",
                     what + " got no answer from " + address + " in time: " + detail, error);
             case RESOURCE_EXHAUSTED -> new PathoSamException("RESOURCE_EXHAUSTED",

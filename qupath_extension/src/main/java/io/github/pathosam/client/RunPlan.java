@@ -3,6 +3,7 @@ package io.github.pathosam.client;
 import io.github.pathosam.grpc.v1.ModelInfo;
 import io.github.pathosam.grpc.v1.ServerInfo;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -21,15 +22,17 @@ import java.util.Objects;
  * @param tileSize   inner tile edge in working pixels
  * @param halo       halo on each side of a tile in working pixels
  * @param options    client options for the run: address, token, model name, tiles, downsample, parameters
+ * @param scale      whether the pixels the model will see suit it (warn before the run when not)
  */
 public record RunPlan(ServerInfo server, ModelInfo model, double downsample, int tileSize, int halo,
-                      ClientOptions options) {
+                      ClientOptions options, ScaleCheck scale) {
 
     /** Checks that every part is there. */
     public RunPlan {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(scale, "scale");
     }
 
     /**
@@ -80,7 +83,30 @@ public record RunPlan(ServerInfo server, ModelInfo model, double downsample, int
                 .token(token(settings, fallbackToken))
                 .model(model.getName())
                 .build();
-        return new RunPlan(info, model, downsample, tileSize, halo, options);
+        boolean chosen = settings.pixelSizeUm().isPresent() || settings.downsample().isPresent();
+        ScaleCheck scale = ScaleCheck.of(model.getName(), imagePixelSizeUm, downsample, model.getWorkingPixelSizeUm(), chosen);
+        return new RunPlan(info, model, downsample, tileSize, halo, options, scale);
+    }
+
+    /**
+     * What the run's results should carry so that anyone can tell how they were made (the workflow
+     * step, logs): model, weights, server, scale and tiles. Never the token.
+     *
+     * @return name to value, in a stable order; pixel sizes in µm, NaN where the image is uncalibrated
+     */
+    public Map<String, Object> provenance() {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("model", model.getName());
+        if (!model.getSource().isEmpty())
+            p.put("weights", model.getSource());
+        p.put("server version", server.getServerVersion());
+        p.put("device", server.getDevice());
+        p.put("model pixel size (µm)", scale.modelPixelSizeUm() > 0 ? scale.modelPixelSizeUm() : "unknown");
+        p.put("image pixel size (µm)", Double.isNaN(scale.imagePixelSizeUm()) ? "uncalibrated" : scale.imagePixelSizeUm());
+        p.put("working pixel size (µm)", Double.isNaN(scale.runPixelSizeUm()) ? "uncalibrated" : scale.runPixelSizeUm());
+        p.put("downsample", downsample);
+        p.put("tile", tileSize + " + " + halo + " halo");
+        return p;
     }
 
     /**
@@ -108,7 +134,8 @@ public record RunPlan(ServerInfo server, ModelInfo model, double downsample, int
     @Override
     public String toString() {
         return "RunPlan[" + model.getName() + ", downsample=" + downsample + ", tile=" + tileSize + "+" + halo
-                + ", " + options + "]";
+                + ", working pixel size=" + scale.runPixelSizeUm() + " µm (model " + scale.modelPixelSizeUm() + " µm), "
+                + options + "]";
     }
 
     private static String token(DetectionSettings settings, String fallbackToken) {

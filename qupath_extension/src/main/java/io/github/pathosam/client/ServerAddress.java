@@ -14,12 +14,17 @@ public record ServerAddress(String host, int port) {
     /**
      * Validates both parts.
      *
-     * @throws IllegalArgumentException for an empty host, whitespace in it, or a port outside 1-65535
+     * @throws IllegalArgumentException for an empty host, whitespace in it, a host of digits and dots
+     *         that is not a complete IPv4 address (such as {@code 127.}, half typed), or a port outside 1-65535
      */
     public ServerAddress {
         Objects.requireNonNull(host, "host");
         if (host.isEmpty() || host.chars().anyMatch(Character::isWhitespace))
             throw new IllegalArgumentException("the server host must be a name or address, not '" + host + "'");
+        // Such a host would go to DNS, fail there and leave a name-resolution stack trace in the log.
+        if (host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9')) && !isIpv4(host))
+            throw new IllegalArgumentException("the server host '" + host
+                    + "' is not a complete IPv4 address: use four numbers 0-255, e.g. 127.0.0.1");
         if (port < 1 || port > 65535)
             throw new IllegalArgumentException("the server port must be 1-65535, not " + port);
     }
@@ -53,6 +58,17 @@ public record ServerAddress(String host, int port) {
         if (s.indexOf(':', colon + 1) >= 0)
             return new ServerAddress(s, ClientOptions.DEFAULT_PORT); // a bare IPv6 literal
         return new ServerAddress(s.substring(0, colon), port(s.substring(colon + 1), s));
+    }
+
+    private static boolean isIpv4(String host) {
+        String[] parts = host.split("\\.", -1);
+        if (parts.length != 4)
+            return false;
+        for (String p : parts) {
+            if (p.isEmpty() || p.length() > 3 || Integer.parseInt(p) > 255)
+                return false;
+        }
+        return true;
     }
 
     private static int port(String digits, String whole) {

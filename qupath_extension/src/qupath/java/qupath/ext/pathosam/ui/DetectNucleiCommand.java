@@ -1,6 +1,7 @@
 package qupath.ext.pathosam.ui;
 
 import io.github.pathosam.client.ErrorAdvice;
+import io.github.pathosam.client.ScaleCheck;
 import io.github.pathosam.client.TileProgress;
 import javafx.concurrent.Task;
 import org.slf4j.Logger;
@@ -9,6 +10,7 @@ import qupath.ext.pathosam.DetectionProgress;
 import qupath.ext.pathosam.PathoSam;
 import qupath.ext.pathosam.PathoSamResults;
 import qupath.fx.dialogs.Dialogs;
+import qupath.fx.utils.FXUtils;
 import qupath.lib.gui.QuPathGUI;
 import qupath.lib.images.ImageData;
 import qupath.lib.objects.PathObject;
@@ -16,7 +18,9 @@ import qupath.lib.objects.classes.PathClass;
 import qupath.lib.regions.ImagePlane;
 
 import java.awt.image.BufferedImage;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 
 /**
@@ -30,6 +34,7 @@ final class DetectNucleiCommand {
 
     private final QuPathGUI qupath;
     private final ServerStatus status;
+    private final Set<String> acceptedScales = new HashSet<>();
     private DetectionTask running;
 
     DetectNucleiCommand(QuPathGUI qupath, ServerStatus status) {
@@ -51,7 +56,7 @@ final class DetectNucleiCommand {
         }
         PathoSam detector;
         try {
-            detector = PathoSamPreferences.applyTo(PathoSam.builder()).build();
+            detector = PathoSam.builderFromPreferences().build();
         } catch (IllegalArgumentException e) {
             Dialogs.showErrorNotification(title, UiResources.ADVICE.describe(e));
             return;
@@ -64,7 +69,7 @@ final class DetectNucleiCommand {
                 imageData.getServer().getWidth(), imageData.getServer().getHeight())))
             return;
 
-        DetectionTask task = new DetectionTask(detector, imageData, parents, plane);
+        DetectionTask task = new DetectionTask(detector, imageData, parents, plane, this::confirmScale);
         task.setOnSucceeded(e -> succeeded(task.getValue()));
         task.setOnFailed(e -> failed(task.getException()));
         task.setOnCancelled(e -> Dialogs.showInfoNotification(title, UiResources.ADVICE.describe(new CancellationException())));
@@ -73,6 +78,27 @@ final class DetectNucleiCommand {
         Thread worker = new Thread(task, "pathosam-detect");
         worker.setDaemon(true);
         worker.start();
+    }
+
+    /**
+     * Asks, on the JavaFX thread, whether to run at a scale far from the model's; a yes is remembered
+     * for this image and scale until QuPath closes. Called on the worker thread, which waits.
+     */
+    private boolean confirmScale(ImageData<BufferedImage> imageData, ScaleCheck scale) {
+        String key = System.identityHashCode(imageData) + "|" + scale.runPixelSizeUm() + "|" + scale.modelPixelSizeUm();
+        synchronized (acceptedScales) {
+            if (acceptedScales.contains(key))
+                return true;
+        }
+        boolean go = FXUtils.callOnApplicationThread(() -> Dialogs.showConfirmDialog(UiResources.getString("title"),
+                UiResources.scaleWarning(scale) + "\n\n"
+                        + UiResources.getString("confirm.scale")));
+        if (go) {
+            synchronized (acceptedScales) {
+                acceptedScales.add(key);
+            }
+        }
+        return go;
     }
 
     private void succeeded(PathoSamResults results) {
@@ -89,6 +115,11 @@ final class DetectNucleiCommand {
     }
 
     private void failed(Throwable error) {
+        if (ErrorAdvice.isCancellation(error)) {
+            // E.g. "Cancel" at the scale warning: the run stopped before it started; not an error.
+            Dialogs.showInfoNotification(UiResources.getString("title"), UiResources.ADVICE.describe(error));
+            return;
+        }
         if (ErrorAdvice.isUnexpected(error))
             logger.error("PathoSAM detection failed", error);
         else
@@ -97,19 +128,33 @@ final class DetectNucleiCommand {
         status.refresh();
     }
 
-    /** The run on a worker thread; its progress callback feeds the task's message and progress. */
+    /** Asks whether to run despite a scale warning. */
+    @FunctionalInterface
+    private interface ScaleQuestion {
+        boolean ask(ImageData<BufferedImage> imageData, ScaleCheck scale);
+    }
+
+    /**
+     * The run on a worker thread; its progress callback feeds the task's message and progress: an
+     * indeterminate bar and "encoding tile 1 of N" at once, then the share of tiles done and an
+     * estimate of the time left from the tiles so far.
+     */
     private static final class DetectionTask extends Task<PathoSamResults> implements DetectionProgress {
 
         private final PathoSam detector;
         private final ImageData<BufferedImage> imageData;
         private final List<PathObject> parents;
         private final ImagePlane plane;
+        private final ScaleQuestion question;
+        private long tilesStartNanos;
 
-        DetectionTask(PathoSam detector, ImageData<BufferedImage> imageData, List<PathObject> parents, ImagePlane plane) {
+        DetectionTask(PathoSam detector, ImageData<BufferedImage> imageData, List<PathObject> parents, ImagePlane plane,
+                      ScaleQuestion question) {
             this.detector = detector;
             this.imageData = imageData;
             this.parents = parents;
             this.plane = plane;
+            this.question = question;
         }
 
         @Override
@@ -120,12 +165,46 @@ final class DetectNucleiCommand {
         }
 
         @Override
+        public boolean proceedDespite(ScaleCheck scale) {
+            return question.ask(imageData, scale);
+        }
+
+        @Override
         public void update(int region, int regions, TileProgress tile) {
             // Task coalesces these onto the JavaFX thread itself.
-            updateProgress(region + (tile == null ? 0 : tile.fraction()), Math.max(1, regions));
-            updateMessage(tile == null
-                    ? UiResources.format("progress.region", region + 1, regions)
-                    : UiResources.format("progress.tile", region + 1, regions, tile.tilesDone(), tile.tilesTotal()));
+            if (tile == null) {
+                updateProgress(-1, 1);
+                updateMessage(message(region, regions, "progress.region"));
+                return;
+            }
+            int done = tile.tilesDone();
+            int total = tile.tilesTotal();
+            if (done == 0) {
+                tilesStartNanos = System.nanoTime();
+                updateProgress(-1, 1);
+                updateMessage(message(region, regions, "progress.encoding", 1, total));
+                return;
+            }
+            updateProgress(region + tile.fraction(), Math.max(1, regions));
+            if (done >= total) {
+                updateMessage(message(region, regions, "progress.regionDone", total));
+                return;
+            }
+            double perTile = (System.nanoTime() - tilesStartNanos) / 1e9 / done;
+            updateMessage(message(region, regions, "progress.tile", done + 1, total, timeLeft(perTile * (total - done))));
+        }
+
+        /** The message, after "Region 2 of 3:" when there are several regions; one sentence either way. */
+        private static String message(int region, int regions, String key, Object... args) {
+            String text = UiResources.format(key, args);
+            if (regions > 1)
+                return UiResources.format("progress.regionPrefix", region + 1, regions) + " " + text;
+            return Character.toUpperCase(text.charAt(0)) + text.substring(1);
+        }
+
+        private static String timeLeft(double seconds) {
+            return seconds < 90 ? UiResources.format("progress.seconds", Math.max(1, Math.round(seconds)))
+                    : UiResources.format("progress.minutes", Math.round(seconds / 60));
         }
     }
 }

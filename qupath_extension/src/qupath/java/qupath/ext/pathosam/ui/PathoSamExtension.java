@@ -5,7 +5,6 @@ import javafx.scene.control.Menu;
 import javafx.scene.control.MenuItem;
 import javafx.scene.control.Separator;
 import javafx.scene.control.SeparatorMenuItem;
-import javafx.scene.control.Tooltip;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import qupath.lib.common.GeneralTools;
@@ -17,7 +16,7 @@ import qupath.lib.gui.viewer.tools.PathTool;
 
 /**
  * The PathoSAM extension: a menu (Extensions &gt; PathoSAM), toolbar buttons for automatic detection
- * and the two prompt tools, a server status indicator, preferences and script templates. The work
+ * (showing the server's state) and the two prompt tools, preferences and script templates. The work
  * itself happens in {@link qupath.ext.pathosam.PathoSam} and the client core ({@code io.github.pathosam.client}).
  *
  * <p>It names no GitHub repository ({@code GitHubProject}): the project has not published one, and
@@ -52,32 +51,37 @@ public class PathoSamExtension implements QuPathExtension {
         PromptController prompts = new PromptController(status);
         PathTool pointTool = PromptTools.pointTool(qupath, prompts);
         PathTool boxTool = PromptTools.boxTool(qupath, prompts);
-        qupath.getToolManager().installTool(pointTool, null);
-        qupath.getToolManager().installTool(boxTool, null);
+        // Short names for the menus; what a click does goes into the tooltip (the action's long text),
+        // set before the toolbar button is made from the action.
+        var tools = qupath.getToolManager();
+        tools.getToolAction(pointTool).setLongText(UiResources.getString("tool.point.description"));
+        tools.getToolAction(boxTool).setLongText(UiResources.getString("tool.box.description"));
+        tools.installTool(pointTool, null);
+        tools.installTool(boxTool, null);
 
         PathoSamPreferences.install(qupath);
         installMenu(qupath, detect, status, pointTool, boxTool);
         installToolbar(qupath, detect, status);
 
+        // Text preferences change when committed (Enter / focus lost), and the check waits a moment
+        // for a burst of them: never one check per keystroke.
         for (var property : PathoSamPreferences.connectionProperties())
-            property.addListener((v, o, n) -> status.refresh());
+            property.addListener((v, o, n) -> status.refreshSoon());
         status.refresh();
     }
 
     private static void installMenu(QuPathGUI qupath, DetectNucleiCommand detect, ServerStatus status,
                                     PathTool pointTool, PathTool boxTool) {
         Menu menu = qupath.getMenu("Extensions>" + EXTENSION_NAME, true);
-        MenuItem detectItem = new MenuItem(UiResources.getString("menu.detect"));
+        MenuItem detectItem = new MenuItem(UiResources.getString("menu.detect"), PathoSamIcons.detect(StatusIndicator.colour(status)));
         detectItem.setOnAction(e -> detect.run());
-        MenuItem checkItem = new MenuItem(UiResources.getString("menu.check"));
-        checkItem.setOnAction(e -> status.refresh());
         var tools = qupath.getToolManager();
         menu.getItems().addAll(
                 detectItem,
                 ActionTools.createMenuItem(tools.getToolAction(pointTool)),
                 ActionTools.createMenuItem(tools.getToolAction(boxTool)),
                 new SeparatorMenuItem(),
-                checkItem,
+                StatusIndicator.checkItem(status),
                 ActionTools.createMenuItem(qupath.getCommonActions().PREFERENCES),
                 new SeparatorMenuItem(),
                 ScriptTemplates.createMenu(qupath));
@@ -87,10 +91,8 @@ public class PathoSamExtension implements QuPathExtension {
         var toolbar = qupath.getToolBar();
         if (toolbar == null)
             return;
-        Button button = new Button(null, PathoSamIcons.detect());
-        button.setTooltip(new Tooltip(UiResources.getString("toolbar.detect")));
-        button.setOnAction(e -> detect.run());
-        toolbar.getItems().addAll(new Separator(), button, StatusIndicator.create(status));
+        Button button = StatusIndicator.detectButton(status, detect::run);
+        toolbar.getItems().addAll(new Separator(), button);
     }
 
     @Override
@@ -111,7 +113,12 @@ public class PathoSamExtension implements QuPathExtension {
     /** @return the jar manifest's Implementation-Version, else the version this source was released as */
     @Override
     public Version getVersion() {
+        return Version.parse(clientVersion());
+    }
+
+    /** @return this extension's version as text (the jar manifest's, else the source's), for the compatibility check */
+    static String clientVersion() {
         String fromJar = GeneralTools.getPackageVersion(PathoSamExtension.class);
-        return Version.parse(fromJar == null || fromJar.isBlank() ? EXTENSION_VERSION : fromJar);
+        return fromJar == null || fromJar.isBlank() ? EXTENSION_VERSION : fromJar;
     }
 }

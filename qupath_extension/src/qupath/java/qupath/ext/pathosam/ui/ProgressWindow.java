@@ -29,11 +29,13 @@ final class ProgressWindow {
      * @param task  the task to follow
      */
     static void show(Window owner, String title, Task<?> task) {
-        Label message = new Label();
+        Label message = new Label(UiResources.getString("progress.connecting"));
         message.textProperty().bind(task.messageProperty());
-        ProgressBar bar = new ProgressBar();
+        message.setMinWidth(360);
+        // Indeterminate (-1) until the first tile is done: the bar moves at once, long before any share is known.
+        ProgressBar bar = new ProgressBar(-1);
         bar.progressProperty().bind(task.progressProperty());
-        bar.setPrefWidth(320);
+        bar.setPrefWidth(360);
         Button cancel = new Button(UiResources.getString("progress.cancel"));
         cancel.setOnAction(e -> task.cancel(true));
         VBox box = new VBox(8, message, bar, cancel);

@@ -8,12 +8,14 @@ import io.github.pathosam.client.PromptInput;
 import io.github.pathosam.client.PromptPoint;
 import io.github.pathosam.client.PromptResult;
 import io.github.pathosam.client.PromptWindows;
+import io.github.pathosam.client.ScaleCheck;
 import io.github.pathosam.client.ServerUnavailableException;
 import javafx.scene.Cursor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import qupath.ext.pathosam.ImageServerTileSource;
 import qupath.ext.pathosam.ServerToken;
+import qupath.ext.pathosam.StoredPreferences;
 import qupath.fx.dialogs.Dialogs;
 import qupath.fx.utils.FXUtils;
 import qupath.lib.gui.viewer.QuPathViewer;
@@ -69,7 +71,7 @@ final class PromptController {
      * @param refine   true to add the point to the current object instead of starting a new one
      */
     void point(QuPathViewer viewer, double x, double y, boolean positive, boolean refine) {
-        submit(viewer, () -> {
+        submit(viewer, PendingOverlay.point(viewer, x, y, positive), () -> {
             boolean canRefine = current != null && isInHierarchy(current, viewer.getHierarchy());
             if (!positive && !canRefine) {
                 FXUtils.runOnApplicationThread(() -> Dialogs.showInfoNotification(
@@ -90,7 +92,7 @@ final class PromptController {
      * @param rect   the box in level-0 pixels
      */
     void box(QuPathViewer viewer, PixelRect rect) {
-        submit(viewer, () -> {
+        submit(viewer, PendingOverlay.box(viewer, rect), () -> {
             startObject(rect);
             return true;
         });
@@ -102,12 +104,18 @@ final class PromptController {
         boolean apply();
     }
 
-    private void submit(QuPathViewer viewer, Step step) {
+    /**
+     * Runs a prompt on the worker thread. Until it is answered, the viewer shows the prompt as a
+     * pending outline and a busy cursor: the first prompt in a window waits for its embedding
+     * (seconds on a CPU), later ones only for the prompt decoder.
+     */
+    private void submit(QuPathViewer viewer, PendingOverlay pending, Step step) {
         ImageData<BufferedImage> imageData = viewer.getImageData();
         if (imageData == null)
             return;
         ImagePlane plane = viewer.getImagePlane();
         viewer.setCursor(Cursor.WAIT);
+        pending.show();
         worker.execute(() -> {
             try {
                 if (image != imageData) {
@@ -122,19 +130,28 @@ final class PromptController {
             } catch (RuntimeException e) {
                 failed(e);
             } finally {
-                FXUtils.runOnApplicationThread(() -> viewer.setCursor(Cursor.DEFAULT));
+                FXUtils.runOnApplicationThread(() -> {
+                    pending.hide();
+                    viewer.setCursor(Cursor.DEFAULT);
+                });
             }
         });
     }
 
     private void prompt(ImageData<BufferedImage> imageData, ImagePlane plane) {
-        DetectionSettings settings = PathoSamPreferences.applyTo(DetectionSettings.builder()).build();
+        DetectionSettings settings = StoredPreferences.applyTo(DetectionSettings.builder()).build();
         // The settings' text leaves the token out (a secret), but another token needs another session.
         String key = settings + "|" + ServerToken.fallback();
         if (session == null || !session.key().equals(key)) {
             closeSession();
             window = null;
             session = PromptSession.open(imageData, settings, key);
+            ScaleCheck scale = session.scale();
+            if (scale.isWarning()) {
+                logger.warn("PathoSAM prompts: {}", scale.describe());
+                FXUtils.runOnApplicationThread(() -> Dialogs.showWarningNotification(UiResources.getString("title"),
+                        UiResources.scaleWarning(scale)));
+            }
         }
         window = session.windows().window(window, PromptWindows.bounds(points, box));
         PromptResult result = session.client().prompt(window, new ImageServerTileSource(imageData.getServer(), plane),
@@ -143,8 +160,10 @@ final class PromptController {
         NucleusResult nucleus = result.nuclei().isEmpty() ? null : result.nuclei().get(0);
         PathObject detection = nucleus == null ? null : session.objects().create(nucleus, plane);
         if (detection == null) {
-            FXUtils.runOnApplicationThread(() -> Dialogs.showInfoNotification(
-                    UiResources.getString("title"), UiResources.getString("prompt.nothing")));
+            // Say what to try with the prompt that was used.
+            String advice = UiResources.getString(box != null && points.isEmpty() ? "prompt.nothingInBox"
+                    : points.size() > 1 || box != null ? "prompt.nothingRefined" : "prompt.nothingAtClick");
+            FXUtils.runOnApplicationThread(() -> Dialogs.showInfoNotification(UiResources.getString("title"), advice));
             return;
         }
         PathObject previous = current;

@@ -4,6 +4,7 @@ import io.github.pathosam.client.DetectionSettings;
 import io.github.pathosam.client.PathoSamClient;
 import io.github.pathosam.client.PromptWindows;
 import io.github.pathosam.client.RunPlan;
+import io.github.pathosam.client.ScaleCheck;
 import qupath.ext.pathosam.DetectionObjects;
 import qupath.ext.pathosam.ImageServerTileSource;
 import qupath.ext.pathosam.ServerToken;
@@ -22,9 +23,10 @@ import java.awt.image.BufferedImage;
  * @param client  the connection
  * @param windows window planner at the image's working resolution
  * @param objects turns nuclei into detections with the model's classes
+ * @param scale   whether the image's pixels at the session's downsample suit the model
  */
-record PromptSession(String key, PathoSamClient client, PromptWindows windows, DetectionObjects objects)
-        implements AutoCloseable {
+record PromptSession(String key, PathoSamClient client, PromptWindows windows, DetectionObjects objects,
+                     ScaleCheck scale) implements AutoCloseable {
 
     /**
      * Connects for an image: the run's plan (health, GetInfo, resolution), then a client with it.
@@ -40,7 +42,7 @@ record PromptSession(String key, PathoSamClient client, PromptWindows windows, D
         PromptWindows windows = new PromptWindows(PromptWindows.DEFAULT_WINDOW_PIXELS, plan.downsample(),
                 server.getWidth(), server.getHeight(), plan.maxTilePixels());
         return new PromptSession(key, PathoSamClient.connect(plan.options(), GeometryTools.getDefaultFactory()), windows,
-                new DetectionObjects(plan.classColours()));
+                new DetectionObjects(plan.classColours()), plan.scale());
     }
 
     @Override

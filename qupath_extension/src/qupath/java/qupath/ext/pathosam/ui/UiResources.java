@@ -1,6 +1,7 @@
 package qupath.ext.pathosam.ui;
 
 import io.github.pathosam.client.ErrorAdvice;
+import io.github.pathosam.client.ScaleCheck;
 
 import java.text.MessageFormat;
 import java.util.ResourceBundle;
@@ -8,7 +9,7 @@ import java.util.ResourceBundle;
 /** UI strings of the extension, from {@code qupath/ext/pathosam/ui/strings.properties}. */
 final class UiResources {
 
-    /** Bundle name, also handed to QuPath's preference items so that they localise the same way. */
+    /** Bundle name; looked up through this class's loader, which sees the extension's jar. */
     static final String BUNDLE = "qupath.ext.pathosam.ui.strings";
 
     private static final ResourceBundle RESOURCES = ResourceBundle.getBundle(BUNDLE);
@@ -22,6 +23,15 @@ final class UiResources {
             getString("advice.seeLog"));
 
     private UiResources() {
+    }
+
+    /**
+     * @param scale a scale check that warns
+     * @return its diagnosis and where in QuPath to change the scale
+     */
+    static String scaleWarning(ScaleCheck scale) {
+        return scale.describe() + " " + getString(scale.verdict() == ScaleCheck.Verdict.MODEL_SCALE_UNKNOWN
+                ? "advice.scaleUnknown" : "advice.scale");
     }
 
     /**

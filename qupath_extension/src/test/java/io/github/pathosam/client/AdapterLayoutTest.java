@@ -122,6 +122,73 @@ class AdapterLayoutTest {
         assertTrue(Files.isRegularFile(Path.of("src/qupath/java", service.replace('.', '/') + ".java")));
     }
 
+    private static List<Path> templates() throws IOException {
+        try (Stream<Path> files = Files.list(RESOURCES.resolve("qupath/ext/pathosam/ui/scripts"))) {
+            return files.filter(p -> p.toString().endsWith(".groovy")).sorted().toList();
+        }
+    }
+
+    @Test
+    void templatesStartFromThePreferencesWithTheOverridesCommentedOut() throws IOException {
+        Set<String> options = new TreeSet<>();
+        for (var m : DetectionSettingsBuilder.class.getMethods())
+            options.add(m.getName());
+        int builders = 0;
+        for (Path template : templates()) {
+            String text = read(template);
+            assertTrue(!text.contains("PathoSam.builder()"), template + " hard-codes the built-in defaults");
+            int start = text.indexOf("qupath.ext.pathosam.PathoSam.builderFromPreferences()");
+            if (start < 0)
+                continue;
+            builders++;
+            List<String> chain = text.substring(start, text.indexOf(".build()", start)).lines().skip(1).toList();
+            assertTrue(!chain.isEmpty(), template.toString());
+            Matcher option = Pattern.compile("^//\\s*\\.(\\w+)\\(").matcher("");
+            for (String line : chain) {
+                assertTrue(line.isBlank() || line.startsWith("//"), template + ": an override that is not commented out: " + line);
+                // Every option shown is one the builder has (a renamed option would break the template).
+                Matcher m = Pattern.compile("\\.(\\w+)\\(").matcher(line.replaceFirst("\\s//.*$", ""));
+                while (m.find())
+                    assertTrue(options.contains(m.group(1)), template + " shows ." + m.group(1) + "(), which the builder lacks");
+            }
+            assertTrue(chain.stream().anyMatch(l -> l.contains(".server(")), template + " shows how to override the server");
+            assertTrue(chain.stream().anyMatch(l -> l.contains(".model(")), template + " shows how to override the model");
+            assertTrue(option.reset(chain.get(0)).find(), template.toString());
+        }
+        assertEquals(2, builders, "the detection templates");
+        String api = read(JAVA.resolve("PathoSam.java"));
+        assertTrue(api.contains("public static DetectionSettingsBuilder<PathoSam> builderFromPreferences()"));
+        assertTrue(read(JAVA.resolve("StoredPreferences.java")).contains("\"pathosam.server\""),
+                "the preference keys users already have");
+    }
+
+    @Test
+    void templatesSayHowToRunThemFromTheCommandLineAndTheProjectOneWorksBothWays() throws IOException {
+        for (Path template : templates())
+            assertTrue(read(template).contains("QuPath script -p "), template + " does not show its command line");
+        String project = read(RESOURCES.resolve("qupath/ext/pathosam/ui/scripts/PathoSamWholeProject.groovy"));
+        // QuPath visits the images itself under `QuPath script -p` and Run for project: the template must not loop then.
+        for (String needed : List.of("QuPathGUI.getInstance()", "'qupath.script.batchSize'", "'qupath.script.batchSave'",
+                "getProjectEntry()", "project.getImageList()"))
+            assertTrue(project.contains(needed), "PathoSamWholeProject.groovy lacks " + needed);
+    }
+
+    @Test
+    void scriptsAreToldWhereToFixThingsInTheirOwnTerms() throws IOException {
+        Properties api = bundle(API_BUNDLE);
+        assertTrue(api.getProperty("advice.checkAddress").contains(".server('host:port')"));
+        assertTrue(api.getProperty("advice.setToken").contains(".token(") && api.getProperty("advice.setToken").contains("PATHOSAM_TOKEN"));
+        assertTrue(api.getProperty("advice.chooseModel").contains(".model("));
+        assertTrue(api.getProperty("advice.scale").contains(".pixelSize()"));
+        assertTrue(api.getProperty("advice.scaleUnknown").contains("--pixel-size-um"));
+        Properties ui = bundle(UI_BUNDLE);
+        assertTrue(ui.getProperty("advice.scale").contains("Edit > Preferences > PathoSAM"));
+        assertTrue(ui.getProperty("advice.scaleUnknown").contains("--pixel-size-um"));
+        // Every run of the scripting API rethrows through the advice: no Netty cause reaches QuPath's script runner.
+        String api2 = read(JAVA.resolve("PathoSam.java"));
+        assertTrue(api2.contains("throw PathoSamResources.ADVICE.advised(e);"));
+    }
+
     @Test
     void qupathUsersAreToldWhereToFixThings() throws IOException {
         Properties ui = bundle(UI_BUNDLE);

@@ -60,7 +60,7 @@ class ModelSelectionTest {
         assertEquals("No PathoSAM server at h:1 — start one with `pathosam serve`. Check the server address.",
                 advice.describe(new ServerUnavailableException(Errors.noServer("h:1"), null)));
         String auth = advice.describe(Errors.translate(Status.UNAUTHENTICATED.withDescription("bad token").asRuntimeException(), "h:1", "GetInfo"));
-        assertTrue(auth.endsWith("(check the token): bad token. Check the server token."), auth);
+        assertEquals("The PathoSAM server at h:1 refused the token: bad token. Check the server token.", auth);
         assertTrue(advice.describe(new IllegalArgumentException("tileSize must be 16-4096 pixels, not 8"))
                 .startsWith("TileSize must be"));
         assertTrue(advice.describe(new UncheckedIOException(new IOException("gone"))).startsWith("Could not read the image's pixels: gone."));

@@ -21,6 +21,8 @@ class ServerAddressTest {
             "'[::1]', ::1, 50051",
             "'::1', ::1, 50051",
             "'fe80::1:2', fe80::1:2, 50051",
+            "255.255.255.255:2, 255.255.255.255, 2",
+            "gpu-1.lab:9, gpu-1.lab, 9",
     })
     void parses(String text, String host, int port) {
         assertEquals(new ServerAddress(host, port), ServerAddress.parse(text));
@@ -34,7 +36,7 @@ class ServerAddressTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"", "  ", "host:", "host:abc", "host:0", "host:70000", "http://host:50051",
-            "[::1", "[::1]x", "a b:50051"})
+            "[::1", "[::1]x", "a b:50051", "127.", "127.0.0", "127.0.0.1.", "1.2.3.256", "300:50051", "..:1"})
     void rejectsWithAHint(String text) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ServerAddress.parse(text));
         assertTrue(e.getMessage().contains("server") || e.getMessage().contains("port"), e.getMessage());

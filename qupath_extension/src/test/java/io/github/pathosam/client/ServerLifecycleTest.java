@@ -56,7 +56,7 @@ class ServerLifecycleTest {
             anonymous.checkHealth(); // health stays open for load balancers
             PathoSamException e = assertThrows(PathoSamException.class, anonymous::getInfo);
             assertEquals("UNAUTHENTICATED", e.statusCode());
-            assertTrue(e.getMessage().contains("check the token"), e.getMessage());
+            assertTrue(e.getMessage().contains("refused the token"), e.getMessage());
         }
         try (PathoSamClient client = PathoSamClient.connect(server.options().token(TOKEN).build())) {
             assertTrue(client.getInfo().getModelsCount() > 0);
