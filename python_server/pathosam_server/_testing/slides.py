@@ -35,9 +35,16 @@ def pyramid(rgb: np.ndarray, levels: int) -> list[np.ndarray]:
 
 
 def write_svs(
-    path: Path, rgb: np.ndarray, mpp: float = 0.25, levels: int = 3, pyr: Optional[list[np.ndarray]] = None
+    path: Path,
+    rgb: np.ndarray,
+    mpp: float = 0.25,
+    levels: int = 3,
+    pyr: Optional[list[np.ndarray]] = None,
+    jpeg: Optional[int] = None,
+    big: bool = False,
 ) -> None:
-    """An Aperio-style SVS: tiled levels whose first description starts ``Aperio Image Library`` with MPP.
+    """An Aperio-style SVS laid out as Aperio writes it: tiled level 0, a stripped thumbnail, then the other
+    tiled levels; every description starts ``Aperio Image Library`` and states the MPP.
 
     Args:
         path: Output file.
@@ -45,16 +52,26 @@ def write_svs(
         mpp: Micrometres per level-0 pixel (``MPP =`` in the description).
         levels: Pyramid levels.
         pyr: The levels themselves (default: ``pyramid(rgb, levels)``); tests pass odd ones to see which is read.
+        jpeg: JPEG quality (as scanners write; lossy), or None for lossless deflate.
+        big: Write a BigTIFF.
     """
     import tifffile
 
+    compression: dict[str, Any] = {"compression": "zlib"}
+    codec = "RAW"
+    if jpeg is not None:
+        compression, codec = {"compression": "jpeg", "compressionargs": {"level": jpeg}}, f"JPEG/RGB Q={jpeg}"
     h, w = rgb.shape[:2]
-    with tifffile.TiffWriter(path) as tif:
-        for i, level in enumerate(pyr or pyramid(rgb, levels)):
-            lh, lw = level.shape[:2]
-            head = f"{w}x{h} [0,0 {w}x{h}] ({TILE}x{TILE}) RAW" if i == 0 else f"{w}x{h} -> {lw}x{lh} - "
+    pyr = pyr or pyramid(rgb, levels)
+    thumb = rgb[:: max(1, max(h, w) // 256), :: max(1, max(h, w) // 256)]
+    pages = [pyr[0], thumb, *pyr[1:]]
+    with tifffile.TiffWriter(path, bigtiff=big) as tif:
+        for i, page in enumerate(pages):
+            ph, pw = page.shape[:2]
+            head = f"{w}x{h} [0,0 {w}x{h}] ({TILE}x{TILE}) {codec}" if i == 0 else f"{w}x{h} -> {pw}x{ph} - "
             desc = f"Aperio Image Library v12.0.0\n{head}|AppMag = 40|MPP = {mpp:.4f}"
-            tif.write(level, tile=(TILE, TILE), photometric="rgb", compression="zlib", description=desc, metadata=None)
+            tiling = {} if i == 1 else {"tile": (TILE, TILE)}  # the thumbnail is stripped: an associated image
+            tif.write(page, photometric="rgb", description=desc, metadata=None, **compression, **tiling)
 
 
 def write_generic_tiff(
