@@ -70,7 +70,9 @@ def write_svs(
             ph, pw = page.shape[:2]
             head = f"{w}x{h} [0,0 {w}x{h}] ({TILE}x{TILE}) {codec}" if i == 0 else f"{w}x{h} -> {pw}x{ph} - "
             desc = f"Aperio Image Library v12.0.0\n{head}|AppMag = 40|MPP = {mpp:.4f}"
-            tiling = {} if i == 1 else {"tile": (TILE, TILE)}  # the thumbnail is stripped: an associated image
+            tiling: dict[str, Any] = (
+                {} if i == 1 else {"tile": (TILE, TILE)}
+            )  # the thumbnail is stripped: an associated image
             tif.write(page, photometric="rgb", description=desc, metadata=None, **compression, **tiling)
 
 
