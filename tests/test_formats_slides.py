@@ -220,3 +220,17 @@ def test_an_image_folder_lists_slides_by_content(tmp_path: Path) -> None:
     src = next(im for im in FolderSource(tmp_path).images() if im.name == "b_dicom").open_pixels()
     assert (src.reader, src.format, src.width, src.height) == ("openslide", "dicom", W, H)
     src.close()
+
+
+def test_any_file_of_a_dicom_series_opens_the_whole_slide(tmp_path: Path) -> None:
+    files = write_dicom_wsi(tmp_path / "series", ARR, levels=2)
+    assert [p.name for p in files] == ["level-0.dcm", "level-1.dcm"]
+    src = open_image(files[1])  # the half-size level's file: OpenSlide finds level 0 next to it
+    try:
+        assert (src.format, src.width, src.height, len(src.levels)) == ("dicom", W, H, 2)
+        np.testing.assert_array_equal(src.read(RECT, 1.0), ARR[RECT.y : RECT.y1, RECT.x : RECT.x1])
+    finally:
+        src.close()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ImageReadError, match="folder without DICOM files"):
+        open_image(tmp_path / "empty")
