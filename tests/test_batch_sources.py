@@ -24,7 +24,7 @@ from pathosam_server.batch.run import clip_to_roi
 from pathosam_server.batch.sources import FolderSource, RegionSelection, select_regions
 from pathosam_server.errors import LedgerBusyError
 from pathosam_server.formats.geojson import read_annotation_geojson
-from pathosam_server.formats.images import file_pixel_size_um
+from pathosam_server.formats.readers import file_pixel_size_um
 from pathosam_server.records import NucleusRecord, Rect
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "python_server")}

@@ -28,7 +28,8 @@ import shapely
 
 from ..classes import PROBABILITY_MEASUREMENT, SCORE_MEASUREMENT, rgb_triple
 from ..errors import ImageReadError, SourceError
-from ..formats.images import PixelSource, file_pixel_size_um, open_image
+from ..formats.images import PixelSource
+from ..formats.readers import file_pixel_size_um, open_image
 from ..records import Annotation
 from .journal import guarded, recover
 from .sources import ProjectWrite, Region, check_size

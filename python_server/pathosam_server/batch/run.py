@@ -33,6 +33,7 @@ from ..classes import UNCLASSIFIED
 from ..errors import ImageReadError
 from ..files import atomic_write
 from ..formats.geojson import write_geojson
+from ..formats.slide import describe
 from ..records import NucleusRecord
 from .ledger import Ledger, settings_hash
 from .runner import Runner, plan_regions
@@ -81,6 +82,8 @@ class ImageReport:
     downsample: float = 1.0
     per_class: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    reader: str = ""  # reader:format that read the pixels, e.g. openslide:aperio
+    pixel_size_um: Optional[float] = None  # the calibration the downsample was derived from (None: uncalibrated)
 
     @property
     def total(self) -> int:
@@ -210,6 +213,8 @@ def _done_report(name: str, rec: Optional[dict], status: str) -> ImageReport:
         rec.get("downsample", 1.0),
         Counter(rec.get("per_class", {})),
         rec.get("seconds", 0.0),
+        rec.get("reader", ""),
+        rec.get("pixel_size_um"),
     )
 
 
@@ -258,7 +263,8 @@ class _BatchRun:
         t0 = time.perf_counter()
         downsample = image_downsample(image, options)
         regions = select_regions(image.annotations(), options.regions, pixels.width, pixels.height)
-        report = ImageReport(image.name, "no regions", len(regions), downsample=downsample)
+        report = ImageReport(image.name, "no regions", len(regions), downsample=downsample, reader=describe(pixels))
+        report.pixel_size_um = image.pixel_size_um()
         if not regions:
             return report
         plans = plan_regions(
@@ -284,6 +290,8 @@ class _BatchRun:
             "per_class": dict(report.per_class),
             "nuclei": report.total,
             "seconds": round(report.seconds, 1),
+            "reader": report.reader,
+            "pixel_size_um": report.pixel_size_um,
         }
         if any(o.startswith("geojson:") for o in needed):
             assert options.geojson_dir is not None  # a geojson output is only wanted with a folder
@@ -338,12 +346,16 @@ def write_csv(reports: Sequence[ImageReport], path: Path) -> None:
     classes = sorted({c for r in reports for c in r.per_class}, key=lambda c: (c == UNCLASSIFIED, c))
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["image", "status", "regions", "tiles", "downsample", *classes, "total", "seconds"])
+    w.writerow(
+        ["image", "status", "reader", "pixel_size_um", "regions", "tiles", "downsample", *classes, "total", "seconds"]
+    )
     for r in reports:
         w.writerow(
             [
                 r.name,
                 r.status,
+                r.reader,
+                "" if r.pixel_size_um is None else f"{r.pixel_size_um:.6g}",
                 r.regions,
                 r.tiles,
                 f"{r.downsample:.4g}",

@@ -19,7 +19,8 @@ from shapely.geometry.base import BaseGeometry
 
 from ..errors import ImageReadError, SourceError
 from ..formats.geojson import read_annotation_geojson
-from ..formats.images import IMAGE_SUFFIXES, PixelSource, file_pixel_size_um, open_image
+from ..formats.images import PixelSource
+from ..formats.readers import file_pixel_size_um, is_image, open_image
 from ..geometry.polygons import polygonal_part
 from ..records import Annotation, NucleusRecord, Rect
 
@@ -229,7 +230,7 @@ class FolderSource:
     def images(self) -> Iterator[FolderImage]:
         """The folder's images in name order, each with its annotation file if there is one."""
         for path in sorted(self.folder.iterdir()):
-            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
+            if is_image(path):  # what a reader claims by content (a DICOM WSI folder too), not a suffix list
                 yield FolderImage(path, _annotation_file(path))
 
     def close(self) -> None:

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..formats.geojson import write_geojson
-    from ..formats.images import open_image
+    from ..formats.readers import open_image
     from ..geometry.coords import TileFrame
     from ..inference.embedding_cache import EmbeddingCache
     from ..inference.prompts import segment_prompts, window_around, window_embedding

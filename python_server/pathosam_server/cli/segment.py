@@ -17,7 +17,11 @@ def add_parser(sub: Any) -> None:
         sub: The subparsers object of ``cli.build_parser``.
     """
     g = sub.add_parser("segment", help="segment an image file and write QuPath GeoJSON")
-    g.add_argument("image", type=Path, help="PNG, JPEG, TIFF or (pyramidal) OME-TIFF")
+    g.add_argument(
+        "image",
+        type=Path,
+        help="a slide OpenSlide reads (SVS, DICOM WSI file or folder, MRXS, NDPI, SCN...), OME-TIFF, TIFF, PNG, JPEG",
+    )
     g.add_argument(
         "-o",
         "--output",
@@ -45,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..batch.ledger import settings_hash
-    from ..formats.images import open_image
     from ..formats.partial import PartialOutput
+    from ..formats.readers import open_image
     from ..geometry.seams import SeamGuard
     from ..inference.regions import segment_region
     from ..records import Rect

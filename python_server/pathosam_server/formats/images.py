@@ -1,7 +1,7 @@
-"""Read RGB pixels of level-0 rectangles from PNG / JPEG / TIFF / OME-TIFF (pyramidal too).
+"""The tifffile and Pillow readers: OME-TIFF and plain TIFF (pyramidal too, read lazily tile by tile through
+tifffile's zarr store, so a region of a whole slide never loads the whole slide), PNG and JPEG (decoded once).
 
-TIFFs are read lazily through tifffile's zarr store, so a region of a whole slide never loads the
-whole slide; small formats are decoded once.
+Both implement ``slide.SlideReader``; ``readers.open_image`` picks between them and OpenSlide.
 """
 
 from __future__ import annotations
@@ -9,44 +9,29 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any, Optional, Protocol
+from typing import Any, Optional
 
 import numpy as np
-from PIL import Image as PILImage
 
 from ..errors import ImageReadError
 from ..geometry.tiling import tile_pixel_size
 from ..records import Rect
+from .slide import (
+    Level,
+    PixelSource,
+    SlideReader,
+    best_level,
+    check_inside,
+    composite,
+    level_window,
+    levels_for,
+    resize,
+    short,
+)
 
 log = logging.getLogger(__name__)
 
-# The one table of image files this project reads: suffix -> reader. TIFF-based whole-slide formats
-# (Aperio SVS, Hamamatsu NDPI, Leica SCN, Ventana BIF, BigTIFF, Akoya QPTIFF) go through tifffile.
-READERS: dict[str, str] = {
-    ".png": "pil",
-    ".jpg": "pil",
-    ".jpeg": "pil",
-    ".tif": "tiff",
-    ".tiff": "tiff",
-    ".svs": "tiff",
-    ".ndpi": "tiff",
-    ".scn": "tiff",
-    ".bif": "tiff",
-    ".btf": "tiff",
-    ".qptiff": "tiff",
-}
-IMAGE_SUFFIXES = tuple(READERS)
-
-
-class PixelSource(Protocol):
-    """Anything that can hand out RGB pixels of level-0 rectangles."""
-
-    width: int
-    height: int
-
-    def read(self, rect: Rect, downsample: float) -> np.ndarray:
-        """RGB uint8 pixels of ``rect`` at ``downsample`` (shape (h, w, 3))."""
-        ...
+__all__ = ["ArraySource", "PixelSource", "SlideReader", "TiffSource"]
 
 
 def _to_rgb(arr: np.ndarray, full_scale: Optional[float] = None) -> np.ndarray:
@@ -67,6 +52,8 @@ def _to_rgb(arr: np.ndarray, full_scale: Optional[float] = None) -> np.ndarray:
         arr = np.moveaxis(arr, 0, -1)  # channels-first (some OME-TIFFs)
     if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
         raise ImageReadError(f"expected an RGB image, got array of shape {arr.shape}")
+    if arr.shape[-1] == 4 and arr.dtype == np.uint8:
+        return composite(arr)  # transparent is glass, as OpenSlide's pixels are drawn here
     arr = arr[..., :3]
     if arr.dtype != np.uint8:
         if full_scale is None:
@@ -75,29 +62,51 @@ def _to_rgb(arr: np.ndarray, full_scale: Optional[float] = None) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def _resize(arr: np.ndarray, width: int, height: int) -> np.ndarray:
-    if arr.shape[1] == width and arr.shape[0] == height:
-        return arr
-    return np.asarray(PILImage.fromarray(arr).resize((width, height), PILImage.Resampling.BOX))
-
-
 class ArraySource:
-    """Pixels held in memory (PNG/JPEG files, tests)."""
+    """Pixels held in memory: a decoded PNG / JPEG file, or an array (tests).
 
-    def __init__(self, rgb: np.ndarray) -> None:
+    Args:
+        rgb: The pixels (grey, RGB or RGBA; RGBA is drawn over white).
+        reader: Who decoded them (``pillow`` for files, ``array`` otherwise).
+        format: The file's format (``png``, ``jpeg``) or ``array``.
+        pixel_size_um: The calibration, where known.
+    """
+
+    def __init__(
+        self, rgb: np.ndarray, reader: str = "array", format: str = "array", pixel_size_um: Optional[float] = None
+    ) -> None:
         self.rgb = _to_rgb(rgb)
         self.height, self.width = self.rgb.shape[:2]
+        self.reader, self.format, self.pixel_size_um = reader, format, pixel_size_um
+        self.levels: tuple[Level, ...] = (Level(self.width, self.height, 1.0),)
+        self.bounds = Rect(0, 0, self.width, self.height)
 
     def read(self, rect: Rect, downsample: float) -> np.ndarray:
-        """Crop (and downsample with a box filter) a level-0 rectangle."""
-        if rect.x < 0 or rect.y < 0 or rect.x1 > self.width or rect.y1 > self.height:
-            raise ImageReadError(f"rectangle {rect} is outside the {self.width} x {self.height} image")
+        """Crop (and resample with a box filter) a level-0 rectangle.
+
+        Args:
+            rect: Level-0 rectangle inside the image.
+            downsample: Level-0 pixels per output pixel.
+
+        Returns:
+            (h, w, 3) uint8.
+        """
+        check_inside(rect, self.width, self.height)
         crop = self.rgb[rect.y : rect.y1, rect.x : rect.x1]
-        return _resize(crop, *tile_pixel_size(rect, downsample))
+        return resize(crop, *tile_pixel_size(rect, downsample))
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class TiffSource:
-    """Level-0 pixels of a (pyramidal / OME) TIFF, read lazily tile by tile."""
+    """An OME-TIFF or plain TIFF, read lazily from the pyramid level QuPath would use.
+
+    Args:
+        path: The file.
+    """
+
+    reader = "tifffile"
 
     def __init__(self, path: Path) -> None:
         import tifffile
@@ -106,35 +115,79 @@ class TiffSource:
         try:
             self._tif = tifffile.TiffFile(path)
             series = self._tif.series[0]
-            store = series.aszarr(level=0)
-            arr: Any = zarr.open(store, mode="r")  # an Array (never a Group) for one TIFF series level
+            # one zarr Array (never a Group) per level of the series' pyramid
+            self._arrays: list[Any] = [zarr.open(series.aszarr(level=i), mode="r") for i in range(len(series.levels))]
         except Exception as err:  # tifffile raises several types for broken files
-            raise ImageReadError(f"cannot open TIFF '{path}': {err}") from err
-        self._arr = arr
+            raise ImageReadError(f"tifffile cannot open '{path}': {short(err)}") from err
         axes = series.axes
-        shape = tuple(arr.shape)
         if "Y" not in axes or "X" not in axes:
+            self._tif.close()
             raise ImageReadError(f"TIFF '{path}' has axes {axes}, expected Y and X")
         self._axes = axes
-        self.height, self.width = shape[axes.index("Y")], shape[axes.index("X")]
-        self._full_scale = _full_scale(series, arr.dtype)
+        self.format = "ome-tiff" if self._tif.is_ome else "tiff"
+        sizes = [(int(a.shape[axes.index("X")]), int(a.shape[axes.index("Y")])) for a in self._arrays]
+        self.width, self.height = sizes[0]
+        self.levels = levels_for(sizes[0], sizes, sizes[0])
+        self.bounds = Rect(0, 0, self.width, self.height)
+        self.pixel_size_um = tiff_pixel_size_um(self._tif)
+        self._full_scale = _full_scale(series, self._arrays[0].dtype)
+        self._check_decodes(path, series)
+
+    def _check_decodes(self, path: Path, series: Any) -> None:
+        """Fail at open, not mid-batch, on tiles that cannot be decoded: the smallest level (its centre where
+        that level is still large). Small levels decode through tifffile directly (zarr's concurrent reads
+        of a corrupt file log a traceback per failed tile)."""
+        last = self.levels[-1]
+        try:
+            if last.width * last.height <= 4096 * 4096:
+                series.levels[-1].asarray()
+                return
+        except Exception as err:  # imagecodecs / tifffile errors of truncated tiles
+            self._tif.close()
+            raise ImageReadError(f"tifffile opens '{path}' but cannot decode it: {short(err)}") from err
+        w, h = 4096, 4096
+        x, y = (last.width - w) // 2, (last.height - h) // 2
+        try:
+            self._crop(len(self.levels) - 1, x, y, x + w, y + h)
+        except ImageReadError as err:
+            self._tif.close()
+            raise ImageReadError(f"tifffile opens '{path}' but cannot decode it: {err}") from err
 
     def read(self, rect: Rect, downsample: float) -> np.ndarray:
-        """Read a level-0 rectangle (downsampled with a box filter)."""
-        if rect.x < 0 or rect.y < 0 or rect.x1 > self.width or rect.y1 > self.height:
-            raise ImageReadError(f"rectangle {rect} is outside the {self.width} x {self.height} image")
+        """RGB pixels of a level-0 rectangle at a downsample, from the best pyramid level.
+
+        Args:
+            rect: Level-0 rectangle inside the image.
+            downsample: Level-0 pixels per output pixel.
+
+        Returns:
+            (h, w, 3) uint8.
+        """
+        check_inside(rect, self.width, self.height)
+        i = best_level(self.levels, downsample)
+        level = self.levels[i]
+        x, y, w, h = level_window(rect, level, downsample)
+        x0, y0 = int(x), int(y)  # floor: coordinates are non-negative
+        x1, y1 = min(level.width, x0 + w), min(level.height, y0 + h)
+        return resize(self._crop(i, x0, y0, x1, y1), *tile_pixel_size(rect, downsample))
+
+    def _crop(self, i: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """RGB pixels [y0:y1, x0:x1] of level ``i`` (raises ImageReadError where tiles do not decode)."""
         index: list[Any] = []
         for ax in self._axes:
             if ax == "Y":
-                index.append(slice(rect.y, rect.y1))
+                index.append(slice(y0, y1))
             elif ax == "X":
-                index.append(slice(rect.x, rect.x1))
+                index.append(slice(x0, x1))
             elif ax in "CS":
                 index.append(slice(None))
             else:
                 index.append(0)  # first plane of Z / T
-        crop = _to_rgb(np.asarray(self._arr[tuple(index)]), self._full_scale)
-        return _resize(crop, *tile_pixel_size(rect, downsample))
+        try:
+            data = np.asarray(self._arrays[i][tuple(index)])
+        except Exception as err:  # imagecodecs / zarr errors of truncated or corrupt tiles
+            raise ImageReadError(f"cannot decode level {i} [{x0}:{x1}, {y0}:{y1}]: {short(err)}") from err
+        return _to_rgb(data, self._full_scale)
 
     def close(self) -> None:
         """Close the file."""
@@ -153,62 +206,34 @@ def _full_scale(series: Any, dtype: np.dtype) -> float:
     return float(np.nanmax(smallest)) or 1.0
 
 
-def open_image(path: str | Path) -> PixelSource:
-    """Open an image file for region reading.
-
-    Args:
-        path: PNG, JPEG, TIFF, OME-TIFF or a TIFF-based slide (see ``READERS``).
-
-    Returns:
-        A pixel source.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ImageReadError(f"image '{path}' does not exist")
-    if READERS.get(path.suffix.lower()) == "tiff":
-        return TiffSource(path)
-    try:
-        with PILImage.open(path) as img:
-            return ArraySource(np.asarray(img.convert("RGB")))
-    except Exception as err:
-        raise ImageReadError(f"cannot read image '{path}': {err}") from err
-
-
-def file_pixel_size_um(path: Path) -> Optional[float]:
+def tiff_pixel_size_um(tif: Any) -> Optional[float]:
     """Pixel size written in a TIFF (OME PhysicalSizeX, Aperio MPP, or resolution tags in cm/inch).
 
     Args:
-        path: The image file.
+        tif: An open ``tifffile.TiffFile``.
 
     Returns:
-        Micrometres per level-0 pixel, or None when the file states none (PNG, JPEG, plain TIFF).
+        Micrometres per level-0 pixel, or None when the file states none (or only a writer's 72/96 dpi).
     """
-    if READERS.get(path.suffix.lower()) != "tiff":
-        return None
-    import tifffile
-
     try:
-        with tifffile.TiffFile(path) as tif:
-            if tif.is_ome and tif.ome_metadata:
-                size = _ome_pixel_size(tif.ome_metadata)
-                if size:
-                    return size
-            page: Any = tif.pages[0]  # the first page of a file is a TiffPage
-            desc = page.description or ""
-            m = re.search(r"MPP\s*=\s*([0-9.eE+-]+)", desc)
-            if m:
-                return float(m.group(1))
-            tags = page.tags
-            if "XResolution" in tags and "ResolutionUnit" in tags:
-                num, den = tags["XResolution"].value
-                per_unit = num / den if den else 0.0
-                unit_um = {2: 25400.0, 3: 10000.0}.get(int(tags["ResolutionUnit"].value), 0.0)
-                if per_unit > 0 and unit_um:
-                    size = unit_um / per_unit
-                    # 72 or 96 dpi is a writer's default, not a microscope's calibration
-                    return size if size < 50 else None
+        if tif.is_ome and tif.ome_metadata:
+            size = _ome_pixel_size(tif.ome_metadata)
+            if size:
+                return size
+        page: Any = tif.pages[0]  # the first page of a file is a TiffPage
+        m = re.search(r"MPP\s*=\s*([0-9.eE+-]+)", page.description or "")
+        if m:
+            return float(m.group(1))
+        tags = page.tags
+        if "XResolution" in tags and "ResolutionUnit" in tags:
+            num, den = tags["XResolution"].value
+            per_unit = num / den if den else 0.0
+            unit_um = {2: 25400.0, 3: 10000.0}.get(int(tags["ResolutionUnit"].value), 0.0)
+            if per_unit > 0 and unit_um:
+                size = unit_um / per_unit
+                return size if size < 50 else None  # 72 or 96 dpi is a writer's default, not a calibration
     except Exception as err:  # a file tifffile cannot parse has no calibration we could trust
-        log.debug("no pixel size from %s: %s", path, err)
+        log.debug("no pixel size in %s: %s", getattr(tif, "filename", "?"), err)
     return None
 
 
