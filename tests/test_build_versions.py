@@ -2,7 +2,8 @@
 
 Gradle cannot run on the CI machines (no distribution can be downloaded), so this test is what keeps
 the build users run honest: same library versions, same bundled and provided artifacts, same
-relocations and exclusions in the shaded jar, same project coordinates, same QuPath version, and
+relocations and exclusions in the shaded jar, same project coordinates, same QuPath versions (the
+`-Dqupath.version` switch: 0.6.0 by default, or 0.7.0, with the libraries each of them provides), and
 source folders that exist.
 """
 from __future__ import annotations
@@ -24,11 +25,12 @@ NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 VERSION_PAIRS = {
     "grpc.version": "grpcVersion",
     "protobuf.version": "protobufVersion",
-    "jts.version": "jtsVersion",
-    "gson.version": "gsonVersion",
-    "slf4j.version": "slf4jVersion",
     "junit.version": "junitVersion",
 }
+# Provided by QuPath (one version per QuPath release): pom.xml property -> key of build.gradle's providedVersions.
+PROVIDED_PAIRS = {"jts.version": "jts", "gson.version": "gson", "slf4j.version": "slf4j"}
+# The QuPath releases the extension builds for; the first is the default.
+QUPATH_RELEASES = ["0.6.0", "0.7.0"]
 
 
 @pytest.fixture(scope="module")
@@ -170,16 +172,75 @@ def test_same_coordinates_and_extension_version(pom, gradle):
     assert f'EXTENSION_VERSION = "{fields["version"]}"' in java
 
 
-def test_same_qupath_version_everywhere(pom):
+QUPATH_SWITCH = r'def\s+qupathVersion\s*=\s*System\.getProperty\("qupath\.version"\)\s*\?:\s*"([^"]+)"'
+
+
+def gradle_provided_versions(gradle: str) -> dict[str, dict[str, str]]:
+    """build.gradle's providedVersions map: QuPath release -> {jts, gson, slf4j}."""
+    block = re.search(r"def\s+providedVersions\s*=\s*\[(.*?)\n\]", gradle, re.S)
+    assert block, "build.gradle must define providedVersions = [ QuPath release: [...] ]"
+    return {release: dict(re.findall(r'(\w+):\s*"([^"]+)"', body))
+            for release, body in re.findall(r'"([\d.]+)":\s*\[([^\]]*)\]', block.group(1))}
+
+
+def pom_profile_properties(pom: ET.Element, profile_id: str) -> dict[str, str]:
+    profile = pom.find(f"m:profiles/m:profile[m:id='{profile_id}']", NS)
+    assert profile is not None, f"pom.xml has no profile {profile_id}"
+    return {el.tag.split("}")[1]: (el.text or "").strip() for el in profile.find("m:properties", NS)}
+
+
+def test_same_qupath_version_switch_everywhere(pom, gradle):
     settings = re.sub(r"(?m)//.*$", "", SETTINGS.read_text(encoding="utf-8"))
-    qupath = re.search(r'qupath\s*\{\s*version\s*=\s*"([^"]+)"', settings)
-    assert qupath, "settings.gradle must set qupath { version = ... }"
+    default = QUPATH_RELEASES[0]
+    # -Dqupath.version picks the release in all three files, with the same default.
+    for name, text in [("settings.gradle", settings), ("build.gradle", gradle)]:
+        switch = re.search(QUPATH_SWITCH, text)
+        assert switch, f"{name} must read -Dqupath.version"
+        assert switch.group(1) == default, f"{name} defaults to QuPath {switch.group(1)}"
+    assert re.search(r"qupath\s*\{\s*version\s*=\s*qupathVersion\s*\}", settings)
     assert re.search(r'id\("io\.github\.qupath\.qupath-extension-settings"\)\s+version\s+"[\d.]+"', settings)
+    assert pom_properties(pom)["qupath.version"] == default
+    # Both builds write the release into the jar's manifest.
+    assert "<QuPath-Version>${qupath.version}</QuPath-Version>" in POM.read_text(encoding="utf-8")
+    assert re.search(r'attributes\("QuPath-Version":\s*qupathVersion\)', gradle_block(gradle, "shadowJar"))
+    # The adapter build refuses jars of another release than the one named.
+    assert "qupath-core-${qupath.version}.jar" in POM.read_text(encoding="utf-8")
+
+
+def test_same_provided_versions_per_qupath_release(pom, gradle):
+    provided = gradle_provided_versions(gradle)
+    assert list(provided) == QUPATH_RELEASES
+    pom_text = POM.read_text(encoding="utf-8")
+    for release in QUPATH_RELEASES:
+        props = pom_properties(pom) if release == QUPATH_RELEASES[0] else {
+            **pom_properties(pom), **pom_profile_properties(pom, f"qupath-{release}")}
+        for prop, key in PROVIDED_PAIRS.items():
+            assert provided[release][key] == props[prop], (
+                f"QuPath {release}: {key} {provided[release][key]} in build.gradle, {props[prop]} in pom.xml")
+        # The provided versions are QuPath's; a comment names the QuPath tag they come from.
+        assert f"tag v{release}" in pom_text
+    profile = pom.find("m:profiles/m:profile[m:id='qupath-0.7.0']/m:activation/m:property", NS)
+    assert profile.find("m:name", NS).text == "qupath.version" and profile.find("m:value", NS).text == "0.7.0"
+    for var, key in [("jtsVersion", "jts"), ("gsonVersion", "gson"), ("slf4jVersion", "slf4j")]:
+        assert re.search(rf"def\s+{var}\s*=\s*providedVersions\[qupathVersion\]\.{key}\b", gradle), var
+
+
+def test_extension_states_the_supported_releases(pom):
     java = EXTENSION.read_text(encoding="utf-8")
-    assert f'Version.parse("v{qupath.group(1)}")' in java
-    # The provided versions in pom.xml are QuPath's; its comment names the QuPath tag they come from.
-    assert f"tag v{qupath.group(1)}" in POM.read_text(encoding="utf-8")
+    low = re.search(r'QUPATH_MIN = "v([\d.]+)"', java)
+    high = re.search(r'QUPATH_MAX = "v([\d.]+)"', java)
+    assert low and high, "PathoSamExtension must state QUPATH_MIN and QUPATH_MAX"
+    assert [low.group(1), high.group(1)] == [QUPATH_RELEASES[0], QUPATH_RELEASES[-1]]
+    assert "Version.parse(QUPATH_MIN)" in java, "getQuPathVersion() names the oldest supported release"
+
+
+def test_one_jar_for_every_release_targets_java_21(pom, gradle):
+    # QuPath 0.6 runs on Java 21 and 0.7 on Java 25: class files for 21 load in both, whichever JDK
+    # (or QuPath 0.7's JDK 25 toolchain) compiles them.
     assert pom_properties(pom)["maven.compiler.release"] == "21", "QuPath 0.6 runs on Java 21"
+    assert 'release="${maven.compiler.release}"' in POM.read_text(encoding="utf-8")
+    flags = re.search(r"withType\(JavaCompile\)\.configureEach\s*\{([^}]*)\}", gradle)
+    assert flags and re.search(r"options\.release\s*=\s*21\b", flags.group(1))
 
 
 def test_gradle_source_folders_exist(gradle):

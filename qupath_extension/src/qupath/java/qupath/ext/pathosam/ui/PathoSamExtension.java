@@ -19,21 +19,31 @@ import qupath.lib.gui.viewer.tools.PathTool;
  * (showing the server's state) and the two prompt tools, preferences and script templates. The work
  * itself happens in {@link qupath.ext.pathosam.PathoSam} and the client core ({@code io.github.pathosam.client}).
  *
+ * <p>One jar serves QuPath 0.6 and 0.7: compiled against either release, the adapter's class files
+ * are byte for byte the same (every QuPath, JavaFX and ControlsFX member it uses has the same
+ * signature in both), and it targets Java 21, which QuPath 0.6 runs on. {@link #getQuPathVersion()}
+ * names the oldest release it was written for, {@link #QUPATH_MAX} the newest it was tested on; the
+ * extension catalog ({@code catalog/catalog.json}) states the same range.
+ *
  * <p>It names no GitHub repository ({@code GitHubProject}): the project has not published one, and
- * a guessed owner/name would point QuPath's users at a stranger's repository. QuPath 0.6 finds
- * extension updates through extension catalogs instead; a catalog entry can follow a release.
+ * a guessed owner/name would point QuPath's users at a stranger's repository. QuPath finds
+ * extension updates through extension catalogs instead.
  */
 public class PathoSamExtension implements QuPathExtension {
 
     private static final Logger logger = LoggerFactory.getLogger(PathoSamExtension.class);
 
     private static final String EXTENSION_NAME = "PathoSAM";
+    /** The oldest QuPath release this extension is written and tested for (the catalog's minimum). */
+    static final String QUPATH_MIN = "v0.6.0";
+    /** The newest QuPath release this extension has been tested on (the catalog's maximum, inclusive). */
+    static final String QUPATH_MAX = "v0.7.0";
     private static final String EXTENSION_DESCRIPTION =
             "Nucleus segmentation and classification with PathoSAM (Segment Anything for histopathology), "
-                    + "run by a PathoSAM gRPC server on this machine or a GPU box";
+                    + "run by a PathoSAM gRPC server on this machine or a GPU box. For QuPath 0.6 and 0.7";
     // Same as pom.xml and build.gradle (tests/test_build_versions.py checks the three agree).
     private static final String EXTENSION_VERSION = "0.1.0-SNAPSHOT";
-    private static final Version EXTENSION_QUPATH_VERSION = Version.parse("v0.6.0");
+    private static final Version EXTENSION_QUPATH_VERSION = Version.parse(QUPATH_MIN);
 
     // QuPath may offer the same extension twice (e.g. a jar both in the user folder and a catalog).
     private boolean isInstalled = false;
@@ -45,6 +55,7 @@ public class PathoSamExtension implements QuPathExtension {
             return;
         }
         isInstalled = true;
+        warnIfUntested(QuPathGUI.getVersion());
 
         ServerStatus status = new ServerStatus();
         DetectNucleiCommand detect = new DetectNucleiCommand(qupath, status);
@@ -95,6 +106,21 @@ public class PathoSamExtension implements QuPathExtension {
         toolbar.getItems().addAll(new Separator(), button);
     }
 
+    /**
+     * Logs a warning when the running QuPath lies outside the tested range (a newer patch release of
+     * a tested minor release counts as tested). QuPath itself loads any extension whatever it reports.
+     */
+    private static void warnIfUntested(Version running) {
+        if (running == null || Version.UNKNOWN.equals(running))
+            return;
+        Version min = Version.parse(QUPATH_MIN), max = Version.parse(QUPATH_MAX);
+        boolean tooOld = Version.COMPARATOR_MAJOR_MINOR_PATCH.compare(running, min) < 0;
+        boolean tooNew = Version.COMPARATOR_MAJOR_MINOR.compare(running, max) > 0;
+        if (tooOld || tooNew)
+            logger.warn("{} {} is tested on QuPath {} to {}, not {}: some features may fail",
+                    EXTENSION_NAME, clientVersion(), QUPATH_MIN, QUPATH_MAX, running);
+    }
+
     @Override
     public String getName() {
         return EXTENSION_NAME;
@@ -105,6 +131,7 @@ public class PathoSamExtension implements QuPathExtension {
         return EXTENSION_DESCRIPTION;
     }
 
+    /** @return the oldest QuPath release this extension was written for, {@value #QUPATH_MIN} (it runs on 0.6 and 0.7) */
     @Override
     public Version getQuPathVersion() {
         return EXTENSION_QUPATH_VERSION;
