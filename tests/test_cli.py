@@ -159,7 +159,7 @@ def test_local_checkpoints_serve_at_their_pixel_size(tmp_path: Path, random_chec
     """A local copy of a PathoSAM registry model works at PathoSAM's 0.25 um; --pixel-size-um sets it for any
     checkpoint; any other checkpoint is reported as unknown (0), with a warning that says what that means."""
     from pathosam_server.cli.common import CliError
-    from pathosam_server.inference import models
+    from pathosam_server.inference import weights
 
     with caplog.at_level("WARNING", logger="pathosam_server.inference.models"):
         assert _model_spec("--model-path", str(random_checkpoint)).pixel_size_um == 0.0
@@ -174,7 +174,7 @@ def test_local_checkpoints_serve_at_their_pixel_size(tmp_path: Path, random_chec
     import pooch
 
     digest = "xxh128:" + pooch.file_hash(str(random_checkpoint), alg="xxh128")
-    monkeypatch.setattr(models, "_registry_digests", lambda: {digest: "vit_b_histopathology"})
+    monkeypatch.setattr(weights, "registry_digests", lambda: {digest: "vit_b_histopathology"})
     assert _model_spec("--model-path", str(random_checkpoint), "--model-name", "mine").pixel_size_um == 0.25
     # Registry models: PathoSAM's by default, the option wins (nothing is downloaded to make the spec).
     assert _model_spec("--model", "vit_l_histopathology").pixel_size_um == 0.25

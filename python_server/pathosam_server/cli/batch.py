@@ -11,8 +11,9 @@ from typing import Any
 
 from ..batch.ledger import LEDGER_NAME, Ledger
 from ..batch.run import BatchOptions, run_batch, summary_table, write_csv
-from ..batch.runner import InProcessRunner, Runner, ServerPool
+from ..batch.runner import InProcessRunner, Runner
 from ..batch.sources import BatchSource, FolderSource, RegionSelection
+from ..errors import RunnerError
 from .common import CliError, add_model_args, add_segment_args, model_manager, params
 
 log = logging.getLogger("pathosam")
@@ -20,6 +21,9 @@ log = logging.getLogger("pathosam")
 EPILOG = """\
 examples:
   pathosam batch project.qpproj --regions class:Tumor --server gpu1:50051 --server gpu2:50051
+  pathosam batch project.qpproj --server dns:///pathosam.lab.internal:50051
+  pathosam batch project.qpproj --cluster local:4 --model-path weights.pt
+  pathosam batch project.qpproj --cluster slurm --cluster-config slurm.yaml --model-path weights.pt
   pathosam batch project.qpproj --images '*.svs' --regions whole --pixel-size-um 0.25 --dry-run
   pathosam batch --images-dir slides/ --geojson-dir nuclei/ --regions annotations --csv counts.csv
 
@@ -72,7 +76,21 @@ def add_parser(sub: Any) -> None:
         action="append",
         default=[],
         metavar="HOST:PORT",
-        help="PathoSAM server; repeat to spread tiles over several (default: run the model in this process)",
+        help="PathoSAM server; repeat (or give one dns:///NAME:PORT) for a pool: gRPC balances the tiles "
+        "over it, retries and routes around servers that go down (default: run the model in this process)",
+    )
+    b.add_argument(
+        "--cluster",
+        metavar="SPEC",
+        help="run the model on Dask workers: local:N (N worker processes here), tcp://HOST:PORT (a running "
+        "Dask scheduler) or slurm (see --cluster-config); this process reads pixels and writes results",
+    )
+    b.add_argument(
+        "--cluster-config",
+        type=Path,
+        metavar="FILE",
+        help="YAML/JSON with dask_jobqueue.SLURMCluster options (queue, cores, memory, walltime, "
+        "job_extra_directives, ...) and jobs: N, for --cluster slurm",
     )
     b.add_argument("--token", help="bearer token of the servers (or set PATHOSAM_TOKEN)")
     b.add_argument(
@@ -114,9 +132,28 @@ def _check(args: argparse.Namespace) -> RegionSelection:
             "(use --model NAME to pick one of a server's models)"
         )
     for address in args.server:
+        if "://" in address:
+            if len(args.server) > 1:
+                raise CliError(f"--server '{address}' names a whole pool: give it alone, or HOST:PORT entries")
+            continue
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit():
-            raise CliError(f"--server needs HOST:PORT, got '{address}'")
+            raise CliError(f"--server needs HOST:PORT (or one dns:///NAME:PORT), got '{address}'")
+    if args.cluster is not None:
+        if args.server:
+            raise CliError("give --server (gRPC servers) or --cluster (Dask workers), not both")
+        from ..batch.dask_runner import parse_cluster
+
+        try:
+            kind, _ = parse_cluster(args.cluster)
+        except RunnerError as err:
+            raise CliError(str(err)) from err
+        if args.cluster_config is not None and kind != "slurm":
+            raise CliError("--cluster-config is for --cluster slurm")
+        if args.cluster_config is not None and not args.cluster_config.is_file():
+            raise CliError(f"--cluster-config '{args.cluster_config}' does not exist")
+    elif args.cluster_config is not None:
+        raise CliError("--cluster-config needs --cluster slurm")
     if args.csv is not None and not args.csv.parent.is_dir():
         raise CliError(f"folder of --csv '{args.csv.parent}' does not exist")
     return selection
@@ -148,9 +185,17 @@ def run(args: argparse.Namespace) -> int:
         token = args.token or os.environ.get("PATHOSAM_TOKEN") or None
         runner: Runner
         if args.server:
+            from ..batch.grpc_pool import ServerPool
+
             tls_ca = args.tls_ca.read_bytes() if args.tls_ca else None
             runner = ServerPool(
                 args.server, args.model or "", settings, token, args.tile_size, args.halo, tls_ca=tls_ca
+            )
+        elif args.cluster is not None and not args.dry_run:
+            from ..batch.dask_runner import DaskRunner
+
+            runner = DaskRunner(
+                model_manager(args), settings, args.tile_size, args.halo, args.cluster, args.cluster_config
             )
         else:
             runner = InProcessRunner(model_manager(args), settings, args.tile_size, args.halo)

@@ -1,18 +1,15 @@
-"""Load PathoSAM weights: micro-sam registry names or local checkpoints, on the best device.
+"""Load PathoSAM models: what a model is (``ModelSpec``), the device, and the models a server serves.
 
 Registry models (``vit_b_histopathology`` ...) download through micro-sam's own pooch registry
-(hash-checked, cached under ``MICROSAM_CACHEDIR``); local checkpoint paths always work offline.
-Checkpoints are read with ``torch.load(weights_only=True)``; pickled training checkpoints are only
-unpickled for hash-checked registry files or when the operator allows it explicitly.
+(hash-checked, cached under ``MICROSAM_CACHEDIR``); local checkpoint paths always work offline. Reading
+weight files and the registry lives in ``weights``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import pickle
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -27,14 +24,21 @@ from .semantic import (
     resolve_precision,
     verify_sha256,
 )
+from .weights import (
+    DEFAULT_MODEL,
+    PATHOSAM_PIXEL_SIZE_UM,
+    REGISTRY_MODELS,
+    architecture_of,
+    checkpoint_pixel_size,
+    fetch_registry,
+    is_cached,
+    split_state,
+    torch_load,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "vit_b_histopathology"
-REGISTRY_MODELS = ("vit_b_histopathology", "vit_l_histopathology", "vit_h_histopathology")
 PATHOSAM_TILE, PATHOSAM_HALO = 384, 64
-# PanNuke (PathoSAM's training data) is scanned at 40x, about 0.25 um per pixel.
-PATHOSAM_PIXEL_SIZE_UM = 0.25
 TILE_NORMALIZATIONS = ("none", "micro-sam")
 
 
@@ -150,43 +154,6 @@ def local_spec(
     return ModelSpec(name=name, architecture="", checkpoint=path, pixel_size_um=float(size), **kwargs)
 
 
-def checkpoint_pixel_size(path: Path, name: str) -> float:
-    """PathoSAM's working pixel size when a local checkpoint holds a PathoSAM registry model's weights.
-
-    That is when it is served under a registry name (``--model vit_b_histopathology --model-path F``), named
-    after one (micro-sam's cache keeps ``models/vit_b_histopathology``) or has micro-sam's registry digest of
-    one (a renamed copy). Others (fine-tuned) may work at another scale: unknown unless the operator says.
-
-    Args:
-        path: The checkpoint file.
-        name: The name it is served under.
-
-    Returns:
-        ``PATHOSAM_PIXEL_SIZE_UM``, or 0.0 (unknown).
-    """
-    if {name, path.stem, path.name} & set(REGISTRY_MODELS):
-        return PATHOSAM_PIXEL_SIZE_UM
-    try:
-        import pooch
-
-        digest = "xxh128:" + pooch.file_hash(str(path), alg="xxh128")
-        known = _registry_digests().get(digest)
-    except (ImportError, OSError, ValueError) as err:  # no xxhash, unreadable file
-        log.debug("cannot compare %s with micro-sam's registry: %s", path, err)
-        return 0.0
-    if known:
-        log.info("'%s' holds micro-sam's %s weights: PathoSAM's %g um per pixel", path, known, PATHOSAM_PIXEL_SIZE_UM)
-    return PATHOSAM_PIXEL_SIZE_UM if known else 0.0
-
-
-def _registry_digests() -> dict[str, str]:
-    """micro-sam's registry digests (``xxh128:...``) of the PathoSAM models -> model name."""
-    from micro_sam import util
-
-    registry = util.models().registry
-    return {registry[n]: n for n in REGISTRY_MODELS if n in registry}
-
-
 def select_device(requested: Optional[str] = None) -> str:
     """Pick the torch device: the requested one, else cuda, then mps, then cpu.
 
@@ -210,69 +177,6 @@ def select_device(requested: Optional[str] = None) -> str:
     if kind not in ("cpu", "cuda", "mps"):
         raise ModelError(f"unknown device '{requested}'; use auto, cpu, cuda, cuda:N or mps")
     return requested
-
-
-def _torch_load(path: Path, allow_pickle: bool) -> Any:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if not allow_pickle:
-            raise ModelError(
-                f"'{path}' is not a plain weights file (it needs full unpickling, which can run code). "
-                "Export it with micro-sam's export functions, or pass --allow-pickle if you trust it."
-            ) from err
-        log.warning("unpickling %s with weights_only=False (allowed explicitly)", path)
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, OSError) as err:
-        raise ModelError(f"cannot read weights file '{path}': {err}") from err
-
-
-def _split_state(state: Any) -> tuple[OrderedDict, Optional[dict]]:
-    """(SAM state dict, AIS decoder state) from a micro-sam / torch-em checkpoint."""
-    if not isinstance(state, dict):
-        raise ModelError("checkpoint does not hold a state dict")
-    decoder_state = state.get("decoder_state")
-    model_state = state.get("model_state", state)
-    sam_state = OrderedDict(
-        (k[4:] if k.startswith("sam.") else k, v)
-        for k, v in model_state.items()
-        if k != "decoder_state" and isinstance(v, torch.Tensor)
-    )
-    return sam_state, decoder_state
-
-
-def _architecture_of(sam_state: dict) -> str:
-    from micro_sam.models.build_sam import _validate_model_type
-
-    try:
-        return _validate_model_type(sam_state)
-    except KeyError as err:
-        raise ModelError(f"checkpoint is not a SAM model (unknown embedding size {err})") from err
-
-
-def _fetch_registry(name: str) -> tuple[Path, Optional[Path]]:
-    """Download (or find cached) registry weights through micro-sam's pooch registry."""
-    from micro_sam import util
-
-    registry = util.models()
-    try:
-        checkpoint = Path(registry.fetch(name, progressbar=True))
-        decoder_name = f"{name}_decoder"
-        decoder = Path(registry.fetch(decoder_name, progressbar=True)) if decoder_name in registry.registry else None
-    except Exception as err:  # pooch raises requests / OSError / ValueError (hash mismatch)
-        raise ModelError(
-            f"could not download '{name}' from micro-sam's model registry ({type(err).__name__}: {err}). "
-            "Offline, pass local weights instead: --model-path CHECKPOINT.pt [--decoder-path DECODER.pt] "
-            "[--semantic-decoder-path SEMANTIC.pt], or set MICROSAM_CACHEDIR to a folder that already holds them."
-        ) from err
-    return checkpoint, decoder
-
-
-def is_cached(name: str) -> bool:
-    """Whether a registry model's weights are already in micro-sam's cache."""
-    from micro_sam import util
-
-    return (Path(util.microsam_cachedir()) / "models" / name).is_file()
 
 
 @dataclass
@@ -325,16 +229,16 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
         sem_state = load_semantic_decoder_state(Path(spec.semantic_decoder))
     trusted = spec.checkpoint is None  # registry downloads are hash-checked by pooch
     if spec.checkpoint is None:
-        checkpoint, registry_decoder = _fetch_registry(spec.name)
+        checkpoint, registry_decoder = fetch_registry(spec.name)
     else:
         checkpoint, registry_decoder = spec.checkpoint, None
     if sem_state is None and spec.semantic_registry:
         sem_state = load_semantic_decoder_state(fetch_published_semantic_decoder(spec.name))
-    sam_state, decoder_state = _split_state(_torch_load(checkpoint, spec.allow_pickle or trusted))
+    sam_state, decoder_state = split_state(torch_load(checkpoint, spec.allow_pickle or trusted))
     decoder_path = spec.decoder or registry_decoder
     if decoder_path is not None:
-        decoder_state = _torch_load(Path(decoder_path), spec.allow_pickle or trusted)
-    arch = _architecture_of(sam_state)
+        decoder_state = torch_load(Path(decoder_path), spec.allow_pickle or trusted)
+    arch = architecture_of(sam_state)
     spec.architecture = arch
     try:
         sam = sam_model_registry[arch]()
@@ -421,3 +325,11 @@ class ModelManager:
     def loaded(self, name: str) -> Optional[LoadedModel]:
         """The model if it is in memory, else None; never waits for a model that is loading."""
         return self._loaded.get(name)
+
+
+__all__ = [  # re-exported: callers name the model room's one entry point
+    "DEFAULT_MODEL",
+    "PATHOSAM_PIXEL_SIZE_UM",
+    "REGISTRY_MODELS",
+    "is_cached",
+]

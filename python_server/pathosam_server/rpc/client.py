@@ -7,7 +7,7 @@ Errors from ``info``/``model_info`` arrive as ``RunnerError`` with a message tha
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import grpc
 import numpy as np
@@ -18,6 +18,7 @@ from ..grpc_api import pathosam_pb2 as pb
 from ..grpc_api import pathosam_pb2_grpc as pb_grpc
 from ..records import NucleusRecord, Params
 from . import wire
+from .wire import SERVER_ID_KEY
 
 UNREACHABLE_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
@@ -83,6 +84,7 @@ class PathoSamClient:
         tls_ca: PEM certificate(s) to trust for a TLS server (e.g. its self-signed certificate); None with
             ``tls`` uses the system's roots.
         tls: Connect with TLS (implied by ``tls_ca``).
+        options: Channel options instead of the message limits alone (e.g. a pool's service config).
     """
 
     def __init__(
@@ -92,12 +94,14 @@ class PathoSamClient:
         max_message_bytes: int = 256 << 20,
         tls_ca: Optional[bytes] = None,
         tls: bool = False,
+        options: Optional[list[tuple[str, Any]]] = None,
     ) -> None:
         self.address = address
-        options = [
-            ("grpc.max_receive_message_length", max_message_bytes),
-            ("grpc.max_send_message_length", max_message_bytes),
-        ]
+        if options is None:
+            options = [
+                ("grpc.max_receive_message_length", max_message_bytes),
+                ("grpc.max_send_message_length", max_message_bytes),
+            ]
         if tls or tls_ca is not None:
             credentials = grpc.ssl_channel_credentials(root_certificates=tls_ca)
             self.channel = grpc.secure_channel(address, credentials, options=options)
@@ -125,22 +129,41 @@ class PathoSamClient:
             kind = ServerUnreachable if err.code() in UNREACHABLE_CODES else RunnerError
             raise kind(explain(self.address, err)) from err
 
-    def model_info(self, model: str = "", timeout: float = 60.0) -> pb.ModelInfo:
+    def model_info(self, model: str = "", timeout: float = 60.0, info: Optional[pb.ServerInfo] = None) -> pb.ModelInfo:
         """The server's description of one model.
 
         Args:
             model: Model name ("" = the server's default).
             timeout: Seconds to wait.
+            info: A GetInfo answer already fetched (saves a call).
 
         Returns:
             The model's info (tile size, halo, classes, source).
         """
-        info = self.info(timeout)
+        info = info if info is not None else self.info(timeout)
         for m in info.models:
             if (model and m.name == model) or (not model and m.is_default):
                 return m
         names = ", ".join(m.name for m in info.models)
         raise RunnerError(f"server {self.address} does not serve model '{model or '(default)'}'; it serves: {names}")
+
+    def tile_call(
+        self,
+        pixels: np.ndarray,
+        tile: PlannedTile,
+        index: int,
+        downsample: float,
+        image_size: tuple[int, int],
+        model: str,
+        params: Params,
+        timeout: Optional[float] = None,
+    ) -> TileCall:
+        """Start segmenting one planned tile without waiting (the arguments are ``segment_tile``'s).
+
+        Returns:
+            The call in flight.
+        """
+        return TileCall(self, _tile_request(pixels, tile, index, downsample, image_size, model, params), timeout)
 
     def segment_tile(
         self,
@@ -171,19 +194,7 @@ class PathoSamClient:
         Raises:
             grpc.RpcError: The call failed (callers decide whether to retry).
         """
-        req = pb.SegmentTileRequest(
-            model=model,
-            tile=pb.Tile(
-                region=wire.rect_to_proto(tile.rect),
-                core=wire.rect_to_proto(tile.core),
-                index=index,
-                image=wire.encode_raw(pixels),
-            ),
-            downsample=downsample,
-            params=wire.params_to_proto(params),
-            image_width=image_size[0],
-            image_height=image_size[1],
-        )
+        req = _tile_request(pixels, tile, index, downsample, image_size, model, params)
         resp = self.stub.SegmentTile(req, metadata=self.metadata, timeout=timeout)
         return [wire.nucleus_from_proto(n) for n in resp.nuclei]
 
@@ -196,3 +207,66 @@ class PathoSamClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _tile_request(
+    pixels: np.ndarray,
+    tile: PlannedTile,
+    index: int,
+    downsample: float,
+    image_size: tuple[int, int],
+    model: str,
+    params: Params,
+) -> pb.SegmentTileRequest:
+    return pb.SegmentTileRequest(
+        model=model,
+        tile=pb.Tile(
+            region=wire.rect_to_proto(tile.rect),
+            core=wire.rect_to_proto(tile.core),
+            index=index,
+            image=wire.encode_raw(pixels),
+        ),
+        downsample=downsample,
+        params=wire.params_to_proto(params),
+        image_width=image_size[0],
+        image_height=image_size[1],
+    )
+
+
+class TileCall:
+    """A ``SegmentTile`` call in flight (a gRPC future) that can be sent again as it was.
+
+    Args:
+        client: The client (channel, token) it goes through.
+        request: The request.
+        timeout: Seconds allowed per sending, the channel's retries included.
+    """
+
+    def __init__(self, client: PathoSamClient, request: pb.SegmentTileRequest, timeout: Optional[float]) -> None:
+        self.client, self.request, self.timeout = client, request, timeout
+        self.future = self._send()
+
+    def _send(self) -> Any:
+        return self.client.stub.SegmentTile.future(self.request, metadata=self.client.metadata, timeout=self.timeout)
+
+    def resend(self) -> None:
+        """Send the same request again (after the last sending failed)."""
+        self.future = self._send()
+
+    def result(self) -> tuple[list[NucleusRecord], str]:
+        """Wait for the answer.
+
+        Returns:
+            (the owned nuclei in level-0, the answering server's id from its ``pathosam-server`` trailing
+            metadata, or the client's address when it sent none).
+
+        Raises:
+            grpc.RpcError: The call failed.
+        """
+        resp = self.future.result()
+        server = dict(self.future.trailing_metadata() or ()).get(SERVER_ID_KEY, self.client.address)
+        return [wire.nucleus_from_proto(n) for n in resp.nuclei], str(server)
+
+    def cancel(self) -> None:
+        """Stop waiting; the server sees the call cancelled."""
+        self.future.cancel()

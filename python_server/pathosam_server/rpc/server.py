@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from concurrent import futures
@@ -92,7 +93,8 @@ def create_server(
             ("grpc.max_send_message_length", limits.max_message_bytes),
         ],
     )
-    pb_grpc.add_PathoSamServicer_to_server(PathoSamServicer(models, limits, defaults), server)
+    servicer = PathoSamServicer(models, limits, defaults)
+    pb_grpc.add_PathoSamServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", SERVICE_NAME):
@@ -107,6 +109,8 @@ def create_server(
         bound = server.add_insecure_port(address)
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port} (port in use or no permission)")
+    shown = socket.gethostname() if host in ("0.0.0.0", "::", "[::]", "") else host
+    servicer.server_id = f"{shown}:{bound}"
     return server, bound, health_servicer
 
 

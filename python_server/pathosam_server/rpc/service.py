@@ -32,7 +32,7 @@ from ..records import Params, Rect
 from . import calls, wire
 from .admission import Admission, Limits, RefusalLog, client_of
 from .calls import CallInfo
-from .wire import RequestError, invalid
+from .wire import SERVER_ID_KEY, RequestError, invalid
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,9 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
         self.refusals = RefusalLog(log)
         self.cache = EmbeddingCache(limits.cache_bytes)
         self._versions = (micro_sam.__version__, torch.__version__)
+        # Who answers a SegmentTile (host:port, set once the port is bound): a client of a load-balanced
+        # pool counts tiles per server from it.
+        self.server_id = ""
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -158,6 +161,8 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
         summary.add(result)
         resp = pb.SegmentTileResponse(nuclei=[wire.nucleus_to_proto(n, i + 1) for i, n in enumerate(result.nuclei)])
         resp.summary.CopyFrom(summary.to_proto(t0, coverage=1.0))
+        if self.server_id:
+            context.set_trailing_metadata(((SERVER_ID_KEY, self.server_id),))
         return resp
 
     @calls.unary

@@ -23,6 +23,10 @@ from ..geometry.tiling import tile_pixel_size
 from ..grpc_api import pathosam_pb2 as pb
 from ..records import NucleusRecord, Params, Rect
 
+# Trailing metadata of SegmentTile: the answering server as HOST:PORT, so that a client of a
+# load-balanced pool (one channel over many servers) can count tiles per server.
+SERVER_ID_KEY = "pathosam-server"
+
 
 class RequestError(Exception):
     """A request the server refuses; ``code`` is the gRPC status to answer with."""
