@@ -56,6 +56,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=768, help="image edge in pixels")
     ap.add_argument("--tile", type=int, default=256, help="inner tile edge")
     ap.add_argument("--halo", type=int, default=32)
+    ap.add_argument("--engines", default="dask,grpc", help="which to run: dask, grpc or both")
+    ap.add_argument("--workers", default="1,2", help="worker/server counts to compare, e.g. 1,2")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "scale_out.json")
     args = ap.parse_args()
 
@@ -87,13 +89,15 @@ def main() -> None:
         }
         print(label, results[label], flush=True)
 
-    for n in (1, 2):
+    counts = [int(n) for n in args.workers.split(",")]
+    engines = args.engines.split(",")
+    for n in counts if "dask" in engines else []:
         runner = DaskRunner(manager, Params(classify=False), args.tile, args.halo, f"local:{n}")
         try:
             measure(f"dask local:{n}", runner, n)
         finally:
             runner.close()
-    for n in (1, 2):
+    for n in counts if "grpc" in engines else []:
         servers = [_serve(checkpoint) for _ in range(n)]
         try:
             pool = ServerPool([a for _, a in servers], "bench", Params(classify=False), None, args.tile, args.halo)
@@ -107,6 +111,8 @@ def main() -> None:
                 proc.wait()
 
     for engine in ("dask local:", "grpc pool of "):
+        if f"{engine}1" not in results or f"{engine}2" not in results:
+            continue
         one, two = results[f"{engine}1"], results[f"{engine}2"]
         speedup = two["tiles_per_s"] / one["tiles_per_s"]
         feeds = one["worker_ms_per_tile"] / max(0.01, two["coordinator_ms_per_tile"])
