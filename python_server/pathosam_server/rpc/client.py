@@ -194,9 +194,7 @@ class PathoSamClient:
         Raises:
             grpc.RpcError: The call failed (callers decide whether to retry).
         """
-        req = _tile_request(pixels, tile, index, downsample, image_size, model, params)
-        resp = self.stub.SegmentTile(req, metadata=self.metadata, timeout=timeout)
-        return [wire.nucleus_from_proto(n) for n in resp.nuclei]
+        return self.tile_call(pixels, tile, index, downsample, image_size, model, params, timeout).result()[0]
 
     def close(self) -> None:
         """Close the channel."""
