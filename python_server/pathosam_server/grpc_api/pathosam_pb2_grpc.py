@@ -73,6 +73,8 @@ class PathoSamServicer:
         order; each carries its level-0 rectangle and the part of it it owns), then RegionEnd.
         The server answers with nuclei as soon as each tile is done, progress messages and a closing
         RegionSummary. Every nucleus comes back exactly once and whole (the ownership rule, see Tile).
+        The response headers carry `pathosam-server: host:port` (SegmentTile: in its trailers), so a
+        client of a pool can say which server did the work, or went away.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

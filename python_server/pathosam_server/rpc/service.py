@@ -221,6 +221,9 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
     ) -> Iterator[pb.SegmentRegionResponse]:
         """Stream tiles in, nuclei out; see the proto for the ownership rule."""
         t0 = time.perf_counter()
+        if self.server_id:
+            # At once, not with the first answer: a client whose stream breaks mid-tile can say which server went away.
+            context.send_initial_metadata(((SERVER_ID_KEY, self.server_id),))
         with self.admission.call():
             requests = _IdleTimeoutReader(request_iterator, self.limits.stream_idle_timeout)
             yield from self._segment_region(requests, context, call, t0)

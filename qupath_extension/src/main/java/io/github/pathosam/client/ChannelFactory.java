@@ -13,7 +13,10 @@ import java.net.InetAddress;
 import java.util.List;
 import java.util.Map;
 
-/** Builds the channel of a {@link PathoSamClient}: credentials, token, limits, retry policy. */
+/**
+ * Builds the channel of a {@link PathoSamClient}: credentials, token, limits, retry policy, and for a
+ * pool of servers gRPC's round-robin balancing with health checks.
+ */
 final class ChannelFactory {
 
     /** Nucleus batches of a dense tile can be large; the server's own limit is reported by GetInfo. */
@@ -26,14 +29,23 @@ final class ChannelFactory {
 
     static ManagedChannel create(ClientOptions options) {
         GrpcLogs.quiet();
-        ManagedChannelBuilder<?> builder = Grpc.newChannelBuilderForAddress(
-                        options.host(), options.port(), credentials(options))
-                .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-                .defaultServiceConfig(retryServiceConfig())
+        ServerTarget target = options.target();
+        ManagedChannelBuilder<?> builder;
+        if (target.dns()) {
+            builder = Grpc.newChannelBuilder(ServerTarget.DNS_PREFIX + target.first(), credentials(options));
+        } else if (target.isPool()) {
+            PoolResolver.register();
+            builder = Grpc.newChannelBuilder(PoolResolver.SCHEME + ":///pool", credentials(options))
+                    .setNameResolverArg(PoolResolver.SERVERS, target.addresses());
+        } else {
+            builder = Grpc.newChannelBuilderForAddress(options.host(), options.port(), credentials(options));
+        }
+        builder.maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+                .defaultServiceConfig(target.isPool() ? poolServiceConfig() : retryServiceConfig())
                 .enableRetry()
                 .userAgent("pathosam-java-client");
         options.token().ifPresent(token -> {
-            if (!options.tls() && !isLoopback(options.host()))
+            if (!options.tls() && !options.target().addresses().stream().allMatch(a -> isLoopback(a.host())))
                 logger.warn("Sending the PathoSAM token to {} without TLS: anyone on the network path can read it",
                         options.address());
             builder.intercept(new BearerTokenInterceptor(token));
@@ -72,6 +84,19 @@ final class ChannelFactory {
                 "backoffMultiplier", 2.0,
                 "retryableStatusCodes", List.of("UNAVAILABLE"));
         return Map.of("methodConfig", List.of(Map.of("name", names, "retryPolicy", retryPolicy)));
+    }
+
+    /**
+     * A pool: gRPC's {@code round_robin} over every server, with gRPC's client-side health checks of
+     * the PathoSAM service (grpc-services provides them), so a server that stops or reports
+     * NOT_SERVING (still loading its model, shutting down) gets no new calls until it serves again;
+     * plus {@link #retryServiceConfig()}, whose retries then land on another server.
+     */
+    static Map<String, ?> poolServiceConfig() {
+        Map<String, Object> config = new java.util.LinkedHashMap<>(retryServiceConfig());
+        config.put("loadBalancingConfig", List.of(Map.of("round_robin", Map.of())));
+        config.put("healthCheckConfig", Map.of("serviceName", PathoSamClient.SERVICE_NAME));
+        return config;
     }
 
     private static boolean isLoopback(String host) {

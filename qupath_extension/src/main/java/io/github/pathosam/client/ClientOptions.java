@@ -15,7 +15,7 @@ public final class ClientOptions {
     /** Port {@code pathosam serve} listens on unless told otherwise. */
     public static final int DEFAULT_PORT = 50051;
 
-    private final ServerAddress server;
+    private final ServerTarget target;
     private final boolean tls;
     private final Path trustCertificates;
     private final String token;
@@ -29,8 +29,8 @@ public final class ClientOptions {
     private final Boolean classify;
     private final Double simplifyTolerance;
 
-    private ClientOptions(Builder b, ServerAddress server) {
-        this.server = server;
+    private ClientOptions(Builder b, ServerTarget target) {
+        this.target = target;
         tls = b.tls || b.trustCertificates != null;
         trustCertificates = b.trustCertificates;
         token = b.token;
@@ -53,8 +53,9 @@ public final class ClientOptions {
     /** @return a builder preset with these options */
     public Builder toBuilder() {
         Builder b = new Builder();
-        b.host = server.host();
-        b.port = server.port();
+        b.host = target.first().host();
+        b.port = target.first().port();
+        b.target = target;
         b.tls = tls;
         b.trustCertificates = trustCertificates;
         b.token = token;
@@ -70,19 +71,27 @@ public final class ClientOptions {
         return b;
     }
 
-    /** @return the server's host name or address */
+    /** @return the server's host name or address (of a pool: the first one's) */
     public String host() {
-        return server.host();
+        return target.first().host();
     }
 
-    /** @return the server's port */
+    /** @return the server's port (of a pool: the first one's) */
     public int port() {
-        return server.port();
+        return target.first().port();
     }
 
-    /** @return {@code host:port}, with brackets around an IPv6 literal */
+    /** @return the server, servers or DNS name calls go to */
+    public ServerTarget target() {
+        return target;
+    }
+
+    /**
+     * @return {@code host:port} with brackets around an IPv6 literal; for a pool the comma-separated
+     *         list or {@code dns:///host:port}, as {@link ServerTarget#toString()} writes it
+     */
     public String address() {
-        return server.toString();
+        return target.toString();
     }
 
     /** @return whether the channel uses TLS */
@@ -157,6 +166,7 @@ public final class ClientOptions {
     public static final class Builder {
         private String host = "127.0.0.1";
         private int port = DEFAULT_PORT;
+        private ServerTarget target;
         private boolean tls;
         private Path trustCertificates;
         private String token;
@@ -179,6 +189,7 @@ public final class ClientOptions {
          */
         public Builder host(String host) {
             this.host = Objects.requireNonNull(host, "host").strip();
+            this.target = null;
             return this;
         }
 
@@ -188,7 +199,27 @@ public final class ClientOptions {
          */
         public Builder port(int port) {
             this.port = port;
+            this.target = null;
             return this;
+        }
+
+        /**
+         * @param target one server, a pool of servers or a DNS name (replaces {@link #host} and {@link #port})
+         * @return this builder
+         */
+        public Builder target(ServerTarget target) {
+            this.target = Objects.requireNonNull(target, "target");
+            return this;
+        }
+
+        /**
+         * @param servers what a user typed: {@code host:port}, {@code host1:port1, host2:port2} or
+         *                {@code dns:///host:port}
+         * @return this builder
+         * @throws IllegalArgumentException when the text is not one of these forms
+         */
+        public Builder servers(String servers) {
+            return target(ServerTarget.parse(servers));
         }
 
         /**
@@ -306,7 +337,7 @@ public final class ClientOptions {
         public ClientOptions build() {
             // The same rules as a script's builder (DetectionSettingsBuilder): one place, ServerAddress
             // for the address and SettingRules for the rest.
-            ServerAddress server = new ServerAddress(host, port);
+            ServerTarget server = target != null ? target : ServerTarget.of(new ServerAddress(host, port));
             SettingRules.checkToken(token);
             if (deadline.isNegative() || deadline.isZero())
                 throw new IllegalArgumentException("deadline must be positive, not " + deadline);

@@ -21,7 +21,7 @@ import java.util.function.Function;
  */
 public final class DetectionSettings {
 
-    private final ServerAddress server;
+    private final ServerTarget server;
     private final String token;
     private final boolean tls;
     private final Path trustCertificates;
@@ -66,8 +66,8 @@ public final class DetectionSettings {
         return new DetectionSettingsBuilder<>(finisher);
     }
 
-    /** @return the server address */
-    public ServerAddress server() {
+    /** @return the server, pool of servers or DNS name the run talks to */
+    public ServerTarget server() {
         return server;
     }
 
@@ -165,8 +165,7 @@ public final class DetectionSettings {
      */
     public ClientOptions toClientOptions(double downsample, int tileSize, int halo) {
         return ClientOptions.builder()
-                .host(server.host())
-                .port(server.port())
+                .target(server)
                 .tls(tls)
                 .trustCertificates(trustCertificates)
                 .token(token)

@@ -15,7 +15,7 @@ import java.util.function.Function;
  */
 public final class DetectionSettingsBuilder<T> {
     private final Function<DetectionSettings, T> finisher;
-    ServerAddress server = new ServerAddress("127.0.0.1", ClientOptions.DEFAULT_PORT);
+    ServerTarget server = ServerTarget.of(new ServerAddress("127.0.0.1", ClientOptions.DEFAULT_PORT));
     private String serverText;
     String token;
     boolean tls;
@@ -37,7 +37,10 @@ public final class DetectionSettingsBuilder<T> {
 
     /**
      * @param address {@code host:port} of a running {@code pathosam serve} (default 127.0.0.1:50051);
-     *                a bare host uses port 50051, IPv6 literals go in brackets
+     *                a bare host uses port 50051, IPv6 literals go in brackets. Several servers,
+     *                comma-separated ({@code gpu1:50051, gpu2:50051}), or {@code dns:///host:port} make
+     *                a pool that gRPC balances round robin; a region's unanswered tiles go to another
+     *                server when one fails
      * @return this builder
      */
     public DetectionSettingsBuilder<T> server(String address) {
@@ -182,7 +185,7 @@ public final class DetectionSettingsBuilder<T> {
      */
     public T build() {
         if (serverText != null)
-            server = ServerAddress.parse(serverText);
+            server = ServerTarget.parse(serverText);
         if (encodingText != null)
             encoding = parseEncoding(encodingText);
         // The same rules as ClientOptions (one place, SettingRules), named as this builder spells them.

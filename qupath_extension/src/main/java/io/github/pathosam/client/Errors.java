@@ -64,7 +64,7 @@ final class Errors {
      * Connection refused / unresolved host: the channel never reached a server. grpc-java reports
      * these as UNAVAILABLE with an I/O cause, while a dropped connection has none.
      */
-    private static boolean neverConnected(Status status) {
+    static boolean neverConnected(Status status) {
         Throwable cause = status.getCause();
         while (cause != null) {
             if (cause instanceof java.net.ConnectException || cause instanceof java.net.UnknownHostException

@@ -165,7 +165,7 @@ public final class PathoSamClient implements AutoCloseable {
                 .setImageHeight(source.height())
                 .build();
         return new RegionCall(PathoSamGrpc.newStub(channel), start, tiles, source, options,
-                Objects.requireNonNull(listener, "listener"), converter);
+                Objects.requireNonNull(listener, "listener"), converter, channel::isShutdown);
     }
 
     /**

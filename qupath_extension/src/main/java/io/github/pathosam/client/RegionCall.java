@@ -1,21 +1,16 @@
 package io.github.pathosam.client;
 
 import io.github.pathosam.grpc.v1.PathoSamGrpc;
-import io.github.pathosam.grpc.v1.RegionEnd;
 import io.github.pathosam.grpc.v1.RegionStart;
-import io.github.pathosam.grpc.v1.SegmentRegionRequest;
-import io.github.pathosam.grpc.v1.SegmentRegionResponse;
-import io.github.pathosam.grpc.v1.Tile;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
+import io.github.pathosam.grpc.v1.TileDone;
 
-import java.io.IOException;
-import java.io.InterruptedIOException;
-import java.nio.channels.ClosedByInterruptException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -24,14 +19,32 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>{@link #run()} sends the tiles of a plan on the calling thread, reading each one from the
  * {@link TileSource} only when gRPC says the stream can take more ({@code isReady}), so at most
  * about one tile's pixels are held at a time whatever the region's size. Results reach the
- * {@link RegionListener} on a gRPC thread as the server sends them, while tiles are still going out.
+ * {@link RegionListener} on a gRPC thread as the server finishes tiles, while tiles are still going out;
+ * a tile's nuclei arrive together, just before its progress.
+ *
+ * <p>On a pool of servers ({@link ServerTarget#isPool()}), when the server of the stream goes away
+ * mid-run (killed, restarted, its machine lost; gRPC reports UNAVAILABLE on a connection that was
+ * up), the tiles it had not finished are sent again on a new stream, at most {@link #MAX_RESENDS}
+ * times with growing pauses, and gRPC's round robin puts that stream on a server that is still up.
+ * (With one server there is nowhere else to go: the call fails and says the connection was lost.) Tiles
+ * already finished are not sent again, so each nucleus still reaches the listener once; where a
+ * re-sent tile and a finished neighbour disagree about a nucleus on their seam, the later one is
+ * dropped as the server does within one stream. Nothing else is retried: a server error, a refused
+ * connection, a cancel or a listener's exception ends {@code run()} at once.
  *
  * <p>{@link #cancel()} (from any thread) or interrupting the thread in {@code run()} cancels the
- * gRPC call, which the server sees at once and stops working. A lost connection, a server that
- * goes silent for longer than {@link ClientOptions#streamIdleTimeout()}, or a failing listener
- * ends {@code run()} with an exception; it never hangs. A RegionCall runs once.
+ * gRPC call, which the server sees at once and stops working. A server that goes silent for longer
+ * than {@link ClientOptions#streamIdleTimeout()} or a failing listener ends {@code run()} with an
+ * exception; it never hangs. A RegionCall runs once.
  */
 public final class RegionCall {
+
+    /** Most times the unfinished tiles of a region are sent again after its server went away. */
+    public static final int MAX_RESENDS = 3;
+
+    private static final long FIRST_PAUSE_MILLIS = 500;
+
+    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(RegionCall.class);
 
     private final PathoSamGrpc.PathoSamStub stub;
     private final RegionStart start;
@@ -41,27 +54,37 @@ public final class RegionCall {
     private final RegionListener listener;
     private final GeometryConverter converter;
     private final ClientStats.Recorder stats = new ClientStats.Recorder();
+    private final ResendGuard guard;
+    private final java.util.function.BooleanSupplier closed;
+    private final PixelRect region;
 
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
     // Guarded by lock.
-    private ClientCallStreamObserver<SegmentRegionRequest> requests;
     private boolean started;
-    private boolean finished;
     private boolean cancelled;
-    private Throwable failure;
-    private RegionSummary summary;
-    private long lastActivityNanos;
+    private RegionStream current;
+    private final List<String> servers = new ArrayList<>();
+    // Guarded by lock; written by the sink of the stream in flight (one at a time).
+    private final Set<Long> done = new HashSet<>();
+    private final Map<String, Long> perClass = new HashMap<>();
+    private long nuclei;
+    private long touching;
+    private double coveredArea;
 
     RegionCall(PathoSamGrpc.PathoSamStub stub, RegionStart start, List<PlannedTile> tiles, TileSource source,
-               ClientOptions options, RegionListener listener, GeometryConverter converter) {
+               ClientOptions options, RegionListener listener, GeometryConverter converter,
+               java.util.function.BooleanSupplier closed) {
         this.stub = stub;
+        this.closed = closed;
         this.start = start;
         this.tiles = List.copyOf(tiles);
         this.source = source;
         this.options = options;
         this.listener = listener;
         this.converter = converter;
+        this.guard = new ResendGuard(options.halo() * options.downsample());
+        this.region = new PixelRect((int) start.getRegion().getX(), (int) start.getRegion().getY(),
+                (int) start.getRegion().getWidth(), (int) start.getRegion().getHeight());
     }
 
     /** @return the tiles this call sends, in order */
@@ -72,53 +95,59 @@ public final class RegionCall {
     /**
      * Streams the region and waits for the server's summary.
      *
-     * @return the summary, after the listener received every nucleus
+     * @return the summary, after the listener received every nucleus; when tiles were sent again its
+     *         counts are the client's own over all streams (see {@link #resends()})
      * @throws CancellationException       when cancelled or interrupted (the interrupt flag is kept)
-     * @throws ServerUnavailableException  when no server answers or the connection is lost
+     * @throws ServerUnavailableException  when no server answers, or the connection is lost more often than
+     *                                     {@link #MAX_RESENDS} allows
      * @throws PathoSamException           for any other failure, e.g. an unreadable tile or a server error
      * @throws IllegalStateException       when called twice
      */
     public RegionSummary run() {
+        long t0 = System.nanoTime();
         lock.lock();
         try {
             if (started)
                 throw new IllegalStateException("a RegionCall runs once");
             started = true;
-            if (cancelled)
-                throw new CancellationException("region segmentation was cancelled before it started");
-            lastActivityNanos = System.nanoTime();
         } finally {
             lock.unlock();
         }
-        stub.segmentRegion(new Responses());
-        try {
-            send(SegmentRegionRequest.newBuilder().setStart(start).build());
-            for (PlannedTile tile : tiles) {
-                awaitReady();
-                SegmentRegionRequest message = SegmentRegionRequest.newBuilder().setTile(readTile(tile)).build();
-                long t0 = System.nanoTime();
-                send(message);
-                stats.sent(System.nanoTime() - t0);
-            }
-            send(SegmentRegionRequest.newBuilder().setEnd(RegionEnd.getDefaultInstance()).build());
+        List<PlannedTile> pending = tiles;
+        for (int attempt = 0; ; attempt++) {
+            Sink sink = new Sink(attempt);
+            RegionStream stream = new RegionStream(stub, start, pending, source, options, sink, converter, stats);
             lock.lock();
             try {
-                checkAlive();
-                requests.onCompleted();
+                if (cancelled)
+                    throw new CancellationException("region segmentation was cancelled");
+                current = stream;
             } finally {
                 lock.unlock();
             }
-            return awaitSummary();
-        } catch (InterruptedException | ClosedByInterruptException | InterruptedIOException e) {
-            cancel();
-            Thread.currentThread().interrupt();
-            throw (CancellationException) new CancellationException("region segmentation was interrupted").initCause(e);
-        } catch (IOException e) {
-            abort(e);
-            throw new PathoSamException("CLIENT", "cannot read the pixels of a tile: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            abort(e);
-            throw e;
+            RegionSummary summary;
+            try {
+                summary = stream.run();
+            } catch (ServerUnavailableException e) {
+                // A client closed meanwhile reports UNAVAILABLE too; that is not a lost server.
+                if (!options.target().isPool() || !stream.lostServer() || closed.getAsBoolean() || attempt >= MAX_RESENDS)
+                    throw e;
+                pending = unfinished();
+                note(stream.server());
+                logger.warn("Lost the PathoSAM server {} of a region stream ({}); sending its {} unfinished tiles again ({} of {})",
+                        stream.server().isEmpty() ? options.address() : stream.server(), e.getMessage(), pending.size(),
+                        attempt + 1, MAX_RESENDS);
+                if (pending.isEmpty()) {
+                    summary = null; // every tile finished; only the summary was lost
+                } else {
+                    pause(FIRST_PAUSE_MILLIS << attempt);
+                    continue;
+                }
+            }
+            note(stream.server());
+            RegionSummary result = attempt == 0 ? summary : merged(summary, t0);
+            listener.onSummary(result);
+            return result;
         }
     }
 
@@ -127,206 +156,148 @@ public final class RegionCall {
      * {@link CancellationException}. Safe from any thread, at any time, more than once.
      */
     public void cancel() {
+        RegionStream stream;
         lock.lock();
         try {
-            if (finished || cancelled)
-                return;
             cancelled = true;
-            if (requests != null)
-                requests.cancel("cancelled by the client", null);
-            changed.signalAll();
+            stream = current;
         } finally {
             lock.unlock();
         }
+        if (stream != null)
+            stream.cancel();
     }
 
-    /** @return client-side timings and sizes so far (read, encode, convert, bytes sent) */
+    /** @return client-side timings and sizes so far (read, encode, convert, bytes sent), over all streams */
     public ClientStats stats() {
         return stats.snapshot();
     }
 
-    private Tile readTile(PlannedTile tile) throws IOException {
-        long t0 = System.nanoTime();
-        byte[] rgb = source.readRgb(tile.region(), options.downsample(), tile.width(), tile.height());
-        long t1 = System.nanoTime();
-        Tile message = Tile.newBuilder()
-                .setRegion(Protos.rect(tile.region()))
-                .setCore(Protos.rect(tile.core()))
-                .setImage(PixelEncoder.encode(rgb, tile.width(), tile.height(), options.encoding()))
-                .setIndex(tile.index())
-                .build();
-        stats.tileSent(t1 - t0, System.nanoTime() - t1, message.getImage().getData().size());
-        return message;
-    }
-
-    /** Sends under the lock so that a concurrent cancel() cannot slip between the check and onNext. */
-    private void send(SegmentRegionRequest message) {
+    /**
+     * @return the servers (as they name themselves, {@code host:port}) whose streams this call used, in
+     *         order; more than one when tiles were sent again after a server went away
+     */
+    public List<String> servers() {
         lock.lock();
         try {
-            checkSending();
-            requests.onNext(message);
+            return List.copyOf(servers);
         } finally {
             lock.unlock();
         }
     }
 
-    private void awaitReady() throws InterruptedException {
+    /** @return how many times unfinished tiles were sent again on a new stream */
+    public int resends() {
         lock.lock();
         try {
-            while (!requests.isReady()) {
-                checkSending();
-                awaitChange();
-            }
-            checkSending();
+            return Math.max(0, servers.size() - 1);
         } finally {
             lock.unlock();
         }
     }
 
-    private RegionSummary awaitSummary() throws InterruptedException {
+    /** @return the server of the stream in flight, as it names itself; "" before it answered */
+    String currentServer() {
         lock.lock();
         try {
-            while (!finished) {
-                checkAlive();
-                awaitChange();
-            }
-            checkAlive();
-            if (summary == null)
-                throw new PathoSamException("INTERNAL",
-                        "the PathoSAM server at " + options.address() + " ended the region stream without a summary", null);
-            return summary;
+            return current == null ? "" : current.server();
         } finally {
             lock.unlock();
         }
     }
 
-    /** Waits for a signal, at most a second, and enforces the idle timeout. Holds the lock. */
-    private void awaitChange() throws InterruptedException {
-        changed.await(1, TimeUnit.SECONDS);
-        long idle = System.nanoTime() - lastActivityNanos;
-        if (!finished && failure == null && !cancelled && idle > options.streamIdleTimeout().toNanos()) {
-            failure = new PathoSamException("DEADLINE_EXCEEDED", "no message from the PathoSAM server at "
-                    + options.address() + " for " + options.streamIdleTimeout().toSeconds() + " s; region cancelled", null);
-            requests.cancel("client idle timeout", null);
-        }
-    }
-
-    /** Throws when the call failed or was cancelled. Holds the lock. */
-    private void checkAlive() {
-        if (failure != null)
-            throw Errors.translate(failure, options.address(), "region segmentation");
-        if (cancelled)
-            throw new CancellationException("region segmentation was cancelled");
-    }
-
-    /** Like {@link #checkAlive()}, and also fails when the server closed the stream early. Holds the lock. */
-    private void checkSending() {
-        checkAlive();
-        if (finished)
-            throw new PathoSamException("INTERNAL", "the PathoSAM server at " + options.address()
-                    + " ended the region stream before all tiles were sent", null);
-    }
-
-    private void abort(Throwable cause) {
+    private void note(String server) {
         lock.lock();
         try {
-            if (failure == null && !finished && !cancelled) {
-                failure = cause;
-                requests.cancel("client error: " + cause.getMessage(), cause);
-            }
+            servers.add(server.isEmpty() ? options.address() : server);
         } finally {
             lock.unlock();
         }
     }
 
-    private void touch() {
+    private List<PlannedTile> unfinished() {
         lock.lock();
         try {
-            lastActivityNanos = System.nanoTime();
-            changed.signalAll();
+            return tiles.stream().filter(t -> !done.contains((long) t.index())).toList();
         } finally {
             lock.unlock();
         }
     }
 
-    /** Receives the server's messages on gRPC threads. */
-    private final class Responses implements ClientResponseObserver<SegmentRegionRequest, SegmentRegionResponse> {
+    private void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw (CancellationException) new CancellationException("region segmentation was interrupted").initCause(e);
+        }
+    }
 
-        @Override
-        public void beforeStart(ClientCallStreamObserver<SegmentRegionRequest> stream) {
-            lock.lock();
-            try {
-                requests = stream;
-            } finally {
-                lock.unlock();
-            }
-            stream.setOnReadyHandler(RegionCall.this::touch);
+    /**
+     * The summary of a region whose tiles went over several streams: counts are what the listener
+     * received; encoder, decoder and post-processing times are the last stream's (the lost servers
+     * never sent theirs), total time is the client's wall time.
+     */
+    private RegionSummary merged(RegionSummary last, long t0) {
+        lock.lock();
+        try {
+            double area = region.area();
+            return new RegionSummary(nuclei, done.size(), perClass,
+                    last == null ? 0 : last.encoderSeconds(), last == null ? 0 : last.decoderSeconds(),
+                    last == null ? 0 : last.postprocessSeconds(), (System.nanoTime() - t0) / 1e9,
+                    area > 0 ? Math.min(1.0, coveredArea / area) : 0, touching,
+                    (last == null ? 0 : last.nucleiDroppedAtSeams()) + guard.dropped(),
+                    last == null ? options.model() : last.model());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Passes one stream's finished tiles to the listener, counting them for a merged summary. */
+    private final class Sink implements RegionStream.Sink {
+        private final int attempt;
+
+        Sink(int attempt) {
+            this.attempt = attempt;
         }
 
         @Override
-        public void onNext(SegmentRegionResponse response) {
-            touch();
-            if (isStopping())
-                return;
+        public void tile(List<NucleusResult> tileNuclei, int tileTouching, TileDone tileDone) {
+            PlannedTile tile = planned(tileDone.getIndex());
+            List<NucleusResult> kept = tile == null ? tileNuclei : guard.admit(tileNuclei, tile, attempt);
+            int doneSoFar;
+            lock.lock();
             try {
-                switch (response.getMessageCase()) {
-                    case NUCLEI -> {
-                        long t0 = System.nanoTime();
-                        List<NucleusResult> nuclei = converter.toResults(response.getNuclei().getNucleiList());
-                        stats.converted(System.nanoTime() - t0, response.getSerializedSize());
-                        listener.onNuclei(response.getNuclei().getTileIndex(), nuclei);
-                    }
-                    case PROGRESS -> listener.onProgress(new TileProgress(response.getProgress().getIndex(),
-                            response.getProgress().getNuclei(), response.getProgress().getTilesDone(),
-                            tiles.size(), response.getProgress().getSeconds()));
-                    case SUMMARY -> {
-                        RegionSummary s = RegionSummary.fromProto(response.getSummary());
-                        lock.lock();
-                        try {
-                            summary = s;
-                        } finally {
-                            lock.unlock();
-                        }
-                        listener.onSummary(s);
-                    }
-                    default -> { } // A newer server's message kind: ignore it.
-                }
-            } catch (RuntimeException e) {
-                abort(e);
+                done.add(tileDone.getIndex());
+                doneSoFar = done.size();
+                nuclei += kept.size();
+                touching += tileTouching;
+                for (NucleusResult n : kept)
+                    perClass.merge(n.className(), 1L, Long::sum);
+                if (tile != null)
+                    coveredArea += tile.core().intersection(region).area();
+            } finally {
+                lock.unlock();
             }
+            listener.onNuclei(tileDone.getIndex(), kept);
+            listener.onProgress(new TileProgress(tileDone.getIndex(), kept.size(), doneSoFar, tiles.size(),
+                    tileDone.getSeconds()));
         }
 
         @Override
-        public void onError(Throwable t) {
-            lock.lock();
-            try {
-                if (failure == null && !cancelled)
-                    failure = t;
-                finished = true;
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
+        public void summary(RegionSummary summary) {
+            // Passed on by run(), merged with earlier streams' tiles where there were any.
         }
+    }
 
-        @Override
-        public void onCompleted() {
-            lock.lock();
-            try {
-                finished = true;
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
+    private PlannedTile planned(long index) {
+        // Plans number their tiles 0..n-1 in order; look further only for a plan that does not.
+        if (index >= 0 && index < tiles.size() && tiles.get((int) index).index() == index)
+            return tiles.get((int) index);
+        for (PlannedTile t : tiles) {
+            if (t.index() == index)
+                return t;
         }
-
-        private boolean isStopping() {
-            lock.lock();
-            try {
-                return cancelled || failure != null;
-            } finally {
-                lock.unlock();
-            }
-        }
+        return null;
     }
 }

@@ -42,7 +42,7 @@ class DetectionSettingsTest {
     @Test
     void defaultsFollowTheServerAndModel() {
         DetectionSettings s = DetectionSettings.builder().build();
-        assertEquals(new ServerAddress("127.0.0.1", 50051), s.server());
+        assertEquals(ServerTarget.of(new ServerAddress("127.0.0.1", 50051)), s.server());
         assertEquals("", s.model());
         assertTrue(s.tileSize().isEmpty() && s.halo().isEmpty() && s.classify().isEmpty());
         assertFalse(s.replace());

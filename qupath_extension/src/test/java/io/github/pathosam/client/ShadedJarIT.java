@@ -57,6 +57,11 @@ class ShadedJarIT {
         try (PythonServer server = PythonServer.start()) {
             String out = runSmoke(Integer.toString(server.port()), "info");
             assertTrue(out.contains("HEALTH SERVING") && out.contains("MODELS 1"), out);
+            // A pool whose first server is down: the relocated round robin, health checks and the
+            // pool's name resolver (found through relocated service files) route to the live one.
+            String pool = "127.0.0.1:" + PythonServer.freePort() + ", 127.0.0.1:" + server.port();
+            String pooled = runSmoke(pool, "info");
+            assertTrue(pooled.contains("HEALTH SERVING") && pooled.contains("MODELS 1"), pooled);
         }
     }
 

@@ -11,10 +11,12 @@ public final class ShadedJarSmoke {
     }
 
     /**
-     * @param args the port of a server (or of nothing), and optionally "info" to call GetInfo
+     * @param args the port of a server (or of nothing) or a comma-separated pool of host:port, and
+     *             optionally "info" to call GetInfo
      */
     public static void main(String[] args) {
-        ClientOptions options = ClientOptions.builder().port(Integer.parseInt(args[0])).build();
+        ClientOptions options = args[0].contains(",") ? ClientOptions.builder().servers(args[0]).build()
+                : ClientOptions.builder().port(Integer.parseInt(args[0])).build();
         try (PathoSamClient client = PathoSamClient.connect(options)) {
             client.checkHealth();
             System.out.println("HEALTH SERVING");
