@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             "semantic": str(spec.semantic_decoder or ""),
             "tiles": [spec.tile_size, spec.halo],
             "normalization": spec.tile_normalization,
-            "precision": spec.class_precision,
+            "precision": [spec.precision, spec.class_precision],
             "params": vars(params(args)),
         }
     )

@@ -17,6 +17,8 @@ from typing import Any, Optional
 import torch
 
 from ..errors import ModelError, UnknownModelError
+from .attention import compile_encoder, fuse_attention
+from .precision import compute_in, dtype_name, resolve_model_precision
 from .semantic import (
     PUBLISHED_SEMANTIC_DECODERS,
     fetch_published_semantic_decoder,
@@ -61,6 +63,9 @@ class ModelSpec:
         semantic_sha256: Expected sha256 of a local ``semantic_decoder`` file (PathoSAM's published one).
         class_precision: Arithmetic of the semantic decoder: auto, float32 or bfloat16
             (``semantic.resolve_precision``).
+        precision: Arithmetic of the encoder and the instance decoder: auto, float32, bfloat16 or
+            float16 (``precision.resolve_model_precision``).
+        compile: ``torch.compile`` the image encoder at load (``attention.compile_encoder``).
         tile_normalization: ``none`` (tiles reach the encoder as they are, as PathoSAM was trained) or
             ``micro-sam`` (each tile's channels stretched to 0-255, as micro-sam's inference does;
             ``pipeline.compute_embeddings`` says why that is not the default).
@@ -78,6 +83,8 @@ class ModelSpec:
     semantic_registry: bool = False
     semantic_sha256: Optional[str] = None
     class_precision: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
     tile_normalization: str = "none"
     input_edge: int = PATHOSAM_TILE + 2 * PATHOSAM_HALO
 
@@ -189,6 +196,7 @@ class LoadedModel:
         decoder: The AIS decoder (micro-sam DecoderAdapter) or None.
         semantic_decoder: The 6-channel semantic decoder (DecoderAdapter, logits) or None.
         semantic_dtype: Autocast dtype of the semantic decoder (None = float32).
+        compute_dtype: Autocast dtype of the encoder and the AIS decoder (None = float32).
         device: Torch device string.
     """
 
@@ -198,6 +206,7 @@ class LoadedModel:
     semantic_decoder: Any
     device: str
     semantic_dtype: Any = None
+    compute_dtype: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -215,6 +224,7 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
     from micro_sam.util import SamPredictor, sam_model_registry
 
     semantic_dtype = resolve_precision(spec.class_precision, device)
+    compute_dtype = resolve_model_precision(spec.precision, device)
     if spec.tile_normalization not in TILE_NORMALIZATIONS:
         raise ModelError(
             f"unknown tile normalization '{spec.tile_normalization}'; choose one of {', '.join(TILE_NORMALIZATIONS)}"
@@ -246,6 +256,11 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
     except (KeyError, RuntimeError) as err:
         raise ModelError(f"weights in '{checkpoint}' do not fit a SAM {arch} model: {err}") from err
     sam.to(device).eval()
+    fused = fuse_attention(sam.image_encoder)
+    compute_in(sam.image_encoder, compute_dtype, device)
+    if spec.compile:
+        # SamPredictor calls sam.image_encoder; the decoders keep the uncompiled module they were built on.
+        sam.image_encoder = compile_encoder(sam.image_encoder, device, getattr(sam.image_encoder, "img_size", 1024))
     predictor = SamPredictor(sam)
     predictor.model_type = arch
     predictor.model_name = spec.name
@@ -259,6 +274,7 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
     decoder = None
     if decoder_state is not None:
         decoder = get_decoder(sam.image_encoder, decoder_state, device)
+        compute_in(decoder, compute_dtype, device)
     semantic = None
     if sem_state is not None:
         unetr = get_unetr(sam.image_encoder, sem_state, device, out_channels=6, final_activation=None)
@@ -269,7 +285,9 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
         arch,
         device,
         spec.source,
-        f"; classes in {semantic_dtype or torch.float32}" if semantic is not None else "",
+        f"; encoder and instance decoder in {dtype_name(compute_dtype)}"
+        + (f"; classes in {semantic_dtype or torch.float32}" if semantic is not None else "")
+        + (f"; fused attention in {fused} encoder blocks" if fused else ""),
     )
     return LoadedModel(
         spec=spec,
@@ -278,6 +296,7 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
         semantic_decoder=semantic,
         device=device,
         semantic_dtype=semantic_dtype,
+        compute_dtype=compute_dtype,
     )
 
 

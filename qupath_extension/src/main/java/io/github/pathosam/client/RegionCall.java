@@ -17,8 +17,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * One region segmentation over the {@code SegmentRegion} stream.
  *
  * <p>{@link #run()} sends the tiles of a plan on the calling thread, reading each one from the
- * {@link TileSource} only when gRPC says the stream can take more ({@code isReady}), so at most
- * about one tile's pixels are held at a time whatever the region's size. Results reach the
+ * {@link TileSource} while the one before is going out and sending it when gRPC says the stream can
+ * take more ({@code isReady}), so at most about two tiles' pixels are held at a time whatever the
+ * region's size. Results reach the
  * {@link RegionListener} on a gRPC thread as the server finishes tiles, while tiles are still going out;
  * a tile's nuclei arrive together, just before its progress.
  *

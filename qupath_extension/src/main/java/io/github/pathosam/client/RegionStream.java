@@ -31,8 +31,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One {@code SegmentRegion} stream of a {@link RegionCall}: sends its tiles, reading each one from
- * the {@link TileSource} only when gRPC says the stream can take more ({@code isReady}), so at most
- * about one tile's pixels are held at a time whatever the region's size, and hands each finished
+ * the {@link TileSource} while the one before is still going out and sending it when gRPC says the
+ * stream can take more ({@code isReady}), so at most about two tiles' pixels are held at a time
+ * whatever the region's size, and hands each finished
  * tile (its nuclei, then its TileDone) to a {@link Sink} on a gRPC thread. A tile's nuclei are held
  * until its TileDone arrives, so that a stream that breaks mid-tile delivers none of that tile and
  * the tile can be re-sent whole on another stream.
@@ -112,8 +113,11 @@ final class RegionStream {
         try {
             send(SegmentRegionRequest.newBuilder().setStart(start).build());
             for (PlannedTile tile : tiles) {
-                awaitReady();
+                // Read first, then wait: the next tile's pixels come off the ImageServer while the last
+                // one is still going out (and the server computes), so reading never adds to the wall
+                // time of a stream the server keeps busy. Still at most one tile in hand beyond gRPC's buffer.
                 SegmentRegionRequest message = SegmentRegionRequest.newBuilder().setTile(readTile(tile)).build();
+                awaitReady();
                 long t0 = System.nanoTime();
                 send(message);
                 stats.sent(System.nanoTime() - t0);
