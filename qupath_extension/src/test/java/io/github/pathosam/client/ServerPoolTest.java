@@ -115,5 +115,11 @@ class ServerPoolTest {
             assertEquals(listener.results().size(), summary.nuclei());
             assertTrue(client.getInfo().getModelsCount() > 0);
         }
+        // A DNS target goes through grpc-java's own resolver and the same balancer and health checks.
+        try (PathoSamClient client = PathoSamClient.connect(a.options().servers("dns:///localhost:" + alive.port()).build())) {
+            client.checkHealth();
+            assertTrue(client.getInfo().getModelsCount() > 0);
+            assertEquals("dns:///localhost:" + alive.port(), client.options().address());
+        }
     }
 }
