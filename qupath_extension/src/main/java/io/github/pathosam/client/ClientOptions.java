@@ -28,6 +28,7 @@ public final class ClientOptions {
     private final TileEncoding encoding;
     private final Boolean classify;
     private final Double simplifyTolerance;
+    private final Boolean skipBackground;
 
     private ClientOptions(Builder b, ServerAddress server) {
         this.server = server;
@@ -43,6 +44,7 @@ public final class ClientOptions {
         encoding = b.encoding;
         classify = b.classify;
         simplifyTolerance = b.simplifyTolerance;
+        skipBackground = b.skipBackground;
     }
 
     /** @return a builder with the defaults: 127.0.0.1:50051, plaintext, 384 px tiles, 64 px halo, downsample 1 */
@@ -67,6 +69,7 @@ public final class ClientOptions {
         b.encoding = encoding;
         b.classify = classify;
         b.simplifyTolerance = simplifyTolerance;
+        b.skipBackground = skipBackground;
         return b;
     }
 
@@ -145,6 +148,11 @@ public final class ClientOptions {
         return Optional.ofNullable(simplifyTolerance);
     }
 
+    /** @return whether the server skips tiles of glass (no tissue); empty for the server's default (off) */
+    public Optional<Boolean> skipBackground() {
+        return Optional.ofNullable(skipBackground);
+    }
+
     @Override
     public String toString() {
         // Never print the token.
@@ -169,6 +177,7 @@ public final class ClientOptions {
         private TileEncoding encoding = TileEncoding.RAW_RGB8;
         private Boolean classify;
         private Double simplifyTolerance;
+        private Boolean skipBackground;
 
         private Builder() {
         }
@@ -296,6 +305,16 @@ public final class ClientOptions {
          */
         public Builder simplifyTolerance(Double tolerance) {
             this.simplifyTolerance = tolerance;
+            return this;
+        }
+
+        /**
+         * @param skip whether the server leaves tiles that hold no tissue (glass) unencoded; they return no
+         *             nuclei and count in {@link RegionSummary#tilesSkipped()}; null for the server's default (off)
+         * @return this builder
+         */
+        public Builder skipBackground(Boolean skip) {
+            this.skipBackground = skip;
             return this;
         }
 
