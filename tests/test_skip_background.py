@@ -115,9 +115,9 @@ def test_batches_count_skipped_tiles_in_process_on_a_pool_and_in_the_csv(tmp_pat
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="measured twice: a full run returns objects in tiles the glass test calls glass (slivers "
-                   "along the padded image border; in this layout one more, not yet diagnosed); see issue 16's note",
-                   strict=False)
+@pytest.mark.xfail(reason="the tiny model hallucinates on pure glass: a full run returned 45 'nuclei' in glass tile 6 "
+                   "(and slivers along a padded image border) that the skipping run rightly leaves out; the "
+                   "equality needs a model (or test) that finds nothing on glass", strict=False)
 def test_skipping_glass_loses_no_nucleus_on_a_slide_like_region(tiny_model) -> None:
     """13 tiny-model tiles: the skipping run returns exactly the full run's nuclei, and skips glass tiles.
 
