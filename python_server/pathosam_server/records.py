@@ -60,6 +60,8 @@ class Params:
         boundary_distance_threshold: AIS seed threshold on boundary distances.
         foreground_threshold: AIS foreground threshold.
         all_class_probabilities: Report every class mean, not only the winner.
+        skip_background: Do not encode tiles that hold no tissue (``inference.tissue``); off by default,
+            so a request that does not ask gets every tile encoded as before.
     """
 
     classify: bool = True
@@ -69,6 +71,7 @@ class Params:
     boundary_distance_threshold: float = 0.5
     foreground_threshold: float = 0.5
     all_class_probabilities: bool = False
+    skip_background: bool = False
 
     def updated(self, **changes: Any) -> Params:
         """A copy with the given (non-None) fields replaced."""

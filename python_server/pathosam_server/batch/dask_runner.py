@@ -75,7 +75,7 @@ class ModelPlugin(WorkerPlugin):
 
 def segment_tile_task(
     pixels: np.ndarray, rect: Rect, core: Rect, downsample: float, image_size: tuple[int, int], params: Params
-) -> tuple[list[NucleusRecord], str]:
+) -> tuple[list[NucleusRecord], str, bool]:
     """One tile on a Dask worker, with the model its ``ModelPlugin`` loaded.
 
     Args:
@@ -87,7 +87,7 @@ def segment_tile_task(
         params: Segmentation parameters.
 
     Returns:
-        (the owned nuclei in level-0, the worker's address).
+        (the owned nuclei in level-0, the worker's address, whether the tile was skipped as glass).
     """
     from distributed import get_worker
 
@@ -96,8 +96,8 @@ def segment_tile_task(
     worker = get_worker()
     plugin: Any = worker.plugins[PLUGIN_NAME]
     model = plugin.model
-    nuclei = segment_tile(model, TileJob(pixels, rect, downsample, core, image_size), params).nuclei
-    return nuclei, str(worker.address)
+    result = segment_tile(model, TileJob(pixels, rect, downsample, core, image_size), params)
+    return result.nuclei, str(worker.address), result.skipped
 
 
 def parse_cluster(spec: str) -> tuple[str, Any]:
@@ -206,10 +206,10 @@ class _Pending:
 
     def result(self) -> TileAnswer:
         try:
-            nuclei, worker = self.future.result()
+            nuclei, worker, skipped = self.future.result()
         except Exception as err:  # KilledWorker (a tile that killed several workers), a task's own error
             raise RunnerError(f"a tile failed on the Dask cluster: {type(err).__name__}: {err}") from err
-        return TileAnswer(nuclei, worker)
+        return TileAnswer(nuclei, worker, skipped)
 
     def cancel(self) -> None:
         self.future.cancel()
@@ -257,6 +257,11 @@ class DaskRunner:
     def window(self) -> int:
         """Tiles in flight: two per worker thread, so a worker never waits for the coordinator."""
         return max(2, 2 * sum(self.client.nthreads().values()))
+
+    @property
+    def tiles_skipped(self) -> int:
+        """Tiles the engine did not encode because they held no tissue, over all runs so far."""
+        return self.stats.skipped
 
     def run(
         self, source: PixelSource, rects: Sequence[Rect], downsample: float, on_tile: TileCallback

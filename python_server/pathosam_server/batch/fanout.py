@@ -35,10 +35,12 @@ class TileAnswer:
     Attributes:
         nuclei: The nuclei the tile's core owns, level-0.
         worker: Which server or worker did it (for the per-worker tile counts).
+        skipped: The tile held no tissue and was not encoded (``Params.skip_background``).
     """
 
     nuclei: list[NucleusRecord]
     worker: str
+    skipped: bool = False
 
 
 class Pending(Protocol):
@@ -62,9 +64,11 @@ class FanoutStats:
         submit_seconds: Handing tiles to the engine (serialising, sending).
         wait_seconds: Waiting for answers (the engine's time the coordinator could not hide).
         guard_seconds: The seam guard.
+        skipped: Tiles the engine did not encode because they held no tissue.
     """
 
     tiles: int = 0
+    skipped: int = 0
     read_seconds: float = 0.0
     submit_seconds: float = 0.0
     wait_seconds: float = 0.0
@@ -116,6 +120,7 @@ def run_in_order(
         stats.wait_seconds += t1 - t0
         stats.guard_seconds += time.perf_counter() - t1
         stats.tiles += 1
+        stats.skipped += answer.skipped
         counts[answer.worker] += 1
         on_tile()
 

@@ -137,7 +137,7 @@ class _Pending:
         for reissue in range(REISSUES + 1):
             try:
                 nuclei, server = self.call.result()
-                return TileAnswer(nuclei, server)
+                return TileAnswer(nuclei, server, self.call.skipped)
             except grpc.RpcError as err:
                 code = err.code()
                 if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED) or reissue == REISSUES:
@@ -228,6 +228,11 @@ class ServerPool:
                     addresses[0], infos[0].name, infos[0].source, address, m.source,
                 )  # fmt: skip
         return infos, window
+
+    @property
+    def tiles_skipped(self) -> int:
+        """Tiles the engine did not encode because they held no tissue, over all runs so far."""
+        return self.stats.skipped
 
     def run(
         self, source: PixelSource, rects: Sequence[Rect], downsample: float, on_tile: TileCallback

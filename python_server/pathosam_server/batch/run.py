@@ -84,6 +84,7 @@ class ImageReport:
     seconds: float = 0.0
     reader: str = ""  # reader:format that read the pixels, e.g. openslide:aperio
     pixel_size_um: Optional[float] = None  # the calibration the downsample was derived from (None: uncalibrated)
+    tiles_skipped: int = 0  # of ``tiles``: held no tissue, not encoded (Params.skip_background)
 
     @property
     def total(self) -> int:
@@ -215,6 +216,7 @@ def _done_report(name: str, rec: Optional[dict], status: str) -> ImageReport:
         rec.get("seconds", 0.0),
         rec.get("reader", ""),
         rec.get("pixel_size_um"),
+        rec.get("tiles_skipped", 0),
     )
 
 
@@ -275,10 +277,19 @@ class _BatchRun:
             report.status = "would run"
             return report
         bar = _bar(options.quiet, total=report.tiles, unit="tile", desc=image.name[:24], position=1, leave=False)
+        skipped_before = runner.tiles_skipped
+
+        def on_tile() -> None:
+            skipped = runner.tiles_skipped - skipped_before
+            if skipped:
+                bar.set_postfix_str(f"{skipped} glass skipped", refresh=False)
+            bar.update(1)
+
         try:
-            found = runner.run(pixels, [r.rect for r in regions], downsample, on_tile=lambda: bar.update(1))
+            found = runner.run(pixels, [r.rect for r in regions], downsample, on_tile=on_tile)
         finally:
             bar.close()
+        report.tiles_skipped = runner.tiles_skipped - skipped_before
         found = [clip_to_roi(n, r.roi) for n, r in zip(found, regions)]
         for group in found:
             report.per_class.update(n.class_name or UNCLASSIFIED for n in group)
@@ -292,6 +303,7 @@ class _BatchRun:
             "seconds": round(report.seconds, 1),
             "reader": report.reader,
             "pixel_size_um": report.pixel_size_um,
+            "tiles_skipped": report.tiles_skipped,
         }
         if any(o.startswith("geojson:") for o in needed):
             assert options.geojson_dir is not None  # a geojson output is only wanted with a folder
@@ -306,9 +318,10 @@ class _BatchRun:
 
 
 def summary_table(reports: Sequence[ImageReport]) -> str:
-    """The closing table: nuclei per class per image, plus regions, tiles and status."""
+    """The closing table: nuclei per class per image, plus regions, tiles (skipped ones when any) and status."""
     classes = sorted({c for r in reports for c in r.per_class}, key=lambda c: (c == UNCLASSIFIED, c))
-    head = ["image", *classes, "total", "regions", "tiles", "status"]
+    skips = any(r.tiles_skipped for r in reports)  # the column only appears when a run skipped glass
+    head = ["image", *classes, "total", "regions", "tiles", *(["skipped"] if skips else []), "status"]
     rows = [
         [
             r.name,
@@ -316,6 +329,7 @@ def summary_table(reports: Sequence[ImageReport]) -> str:
             str(r.total),
             str(r.regions),
             str(r.tiles),
+            *([str(r.tiles_skipped)] if skips else []),
             r.status[:60],
         ]
         for r in reports
@@ -328,6 +342,7 @@ def summary_table(reports: Sequence[ImageReport]) -> str:
                 str(sum(r.total for r in reports)),
                 str(sum(r.regions for r in reports)),
                 str(sum(r.tiles for r in reports)),
+                *([str(sum(r.tiles_skipped for r in reports))] if skips else []),
                 "",
             ]
         )
@@ -342,12 +357,28 @@ def summary_table(reports: Sequence[ImageReport]) -> str:
 
 
 def write_csv(reports: Sequence[ImageReport], path: Path) -> None:
-    """The per-image, per-class counts as CSV, written atomically."""
+    """The per-image, per-class counts as CSV, written atomically.
+
+    Columns: image, status, reader, pixel_size_um, regions, tiles, downsample, one per class, total, seconds,
+    then tiles_skipped (appended last so that readers of the earlier columns keep working).
+    """
     classes = sorted({c for r in reports for c in r.per_class}, key=lambda c: (c == UNCLASSIFIED, c))
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(
-        ["image", "status", "reader", "pixel_size_um", "regions", "tiles", "downsample", *classes, "total", "seconds"]
+        [
+            "image",
+            "status",
+            "reader",
+            "pixel_size_um",
+            "regions",
+            "tiles",
+            "downsample",
+            *classes,
+            "total",
+            "seconds",
+            "tiles_skipped",
+        ]
     )
     for r in reports:
         w.writerow(
@@ -362,6 +393,7 @@ def write_csv(reports: Sequence[ImageReport], path: Path) -> None:
                 *(r.per_class.get(c, 0) for c in classes),
                 r.total,
                 f"{r.seconds:.1f}",
+                r.tiles_skipped,
             ]
         )
     atomic_write(path, buf.getvalue())

@@ -31,6 +31,11 @@ class Runner(Protocol):
     class_colours: dict[str, int]
     tiles_per_worker: Counter[str]
 
+    @property
+    def tiles_skipped(self) -> int:
+        """Tiles not encoded because they held no tissue (``Params.skip_background``), over all runs so far."""
+        ...
+
     def run(
         self, source: PixelSource, rects: Sequence[Rect], downsample: float, on_tile: TileCallback
     ) -> list[list[NucleusRecord]]:
@@ -81,6 +86,15 @@ class InProcessRunner:
         self.identity = {"model": spec.name, "source": spec.source, "semantic": str(spec.semantic_decoder or "")}
         self.class_colours = {CLASS_NAMES[c]: rgb for c, rgb in CLASS_COLOURS.items()}
         self.tiles_per_worker: Counter[str] = Counter()
+        self._skipped = 0
+
+    @property
+    def tiles_skipped(self) -> int:
+        """Tiles not encoded because they held no tissue, over all runs so far."""
+        return self._skipped
+
+    def _count_skip(self, index: int) -> None:
+        self._skipped += 1
 
     def run(
         self, source: PixelSource, rects: Sequence[Rect], downsample: float, on_tile: TileCallback
@@ -101,6 +115,7 @@ class InProcessRunner:
                     self.tile_size,
                     self.halo,
                     on_tile=lambda i, n: on_tile(),
+                    on_skipped=self._count_skip,
                 )
             )
             out.append(nuclei)

@@ -14,7 +14,15 @@ from ..batch.run import BatchOptions, run_batch, summary_table, write_csv
 from ..batch.runner import InProcessRunner, Runner
 from ..batch.sources import BatchSource, FolderSource, RegionSelection
 from ..errors import RunnerError
-from .common import CliError, add_model_args, add_segment_args, model_manager, params
+from .common import (
+    CliError,
+    add_model_args,
+    add_segment_args,
+    add_skip_background_arg,
+    model_manager,
+    params,
+    resolve_skip_background,
+)
 
 log = logging.getLogger("pathosam")
 
@@ -71,6 +79,7 @@ def add_parser(sub: Any) -> None:
         "size (PathoSAM was trained at about 0.25); uncalibrated images fall back to downsample 1",
     )
     add_segment_args(b)
+    add_skip_background_arg(b, "on for --regions whole, off for annotations: they already are tissue")
     b.add_argument(
         "--server",
         action="append",
@@ -120,6 +129,7 @@ def _check(args: argparse.Namespace) -> RegionSelection:
         selection = RegionSelection.parse(args.regions)
     except ValueError as err:
         raise CliError(str(err)) from err
+    resolve_skip_background(args, whole_image=selection.kind == "whole")
     for name in ("downsample", "pixel_size_um"):
         value = getattr(args, name)
         if value is not None and not value > 0:

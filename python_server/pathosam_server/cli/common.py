@@ -90,6 +90,36 @@ def add_segment_args(p: argparse.ArgumentParser, min_size_help: str = "minimum n
     p.add_argument("--min-size", type=int, default=None, help=min_size_help)
 
 
+def add_skip_background_arg(p: argparse.ArgumentParser, default: str) -> None:
+    """``--skip-background / --no-skip-background`` (None when neither is given: the command decides).
+
+    Args:
+        p: The subcommand's parser.
+        default: What the command does when neither is given, for the help text.
+    """
+    p.add_argument(
+        "--skip-background",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="do not encode tiles that hold no tissue (glass); no nucleus a full run finds is lost, a stained "
+        f"speck or one nucleus on glass keeps its tile (default: {default})",
+    )
+
+
+def resolve_skip_background(args: argparse.Namespace, whole_image: bool) -> None:
+    """Fill ``args.skip_background`` where neither option was given: on for whole images, off otherwise.
+
+    A user-drawn annotation (or ``--region``) already is where the tissue is, so checking its tiles for glass
+    gains little; a whole slide is often more than half glass.
+
+    Args:
+        args: Parsed options (``add_skip_background_arg``).
+        whole_image: Whether the run covers whole images.
+    """
+    if getattr(args, "skip_background", None) is None:
+        args.skip_background = whole_image
+
+
 def model_manager(args: argparse.Namespace) -> ModelManager:
     """The model manager the model options describe (nothing is loaded yet).
 
@@ -142,6 +172,7 @@ def params(args: argparse.Namespace) -> Params:
         classify=False if getattr(args, "no_classes", False) else None,
         simplify_tolerance=getattr(args, "simplify", None),
         min_size=getattr(args, "min_size", None),
+        skip_background=getattr(args, "skip_background", None),
     )
 
 

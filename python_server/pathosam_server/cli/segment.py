@@ -7,7 +7,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import CliError, add_model_args, add_segment_args, model_manager, params, parse_region
+from .common import (
+    CliError,
+    add_model_args,
+    add_segment_args,
+    add_skip_background_arg,
+    model_manager,
+    params,
+    parse_region,
+    resolve_skip_background,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -32,6 +41,7 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--region", type=int, nargs=4, metavar=("X", "Y", "W", "H"), help="level-0 region")
     g.add_argument("--downsample", type=float, default=1.0, help="level-0 pixels per working pixel")
     add_segment_args(g)
+    add_skip_background_arg(g, "on for the whole image, off with --region")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_model_args(g)
     g.set_defaults(func=run)
@@ -57,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     source = open_image(args.image)
     region = parse_region(args.region) or Rect(0, 0, source.width, source.height)
+    resolve_skip_background(args, whole_image=args.region is None)
     if region.x1 > source.width or region.y1 > source.height:
         raise CliError(f"--region {region} extends beyond the {source.width} x {source.height} image")
     if not args.output.parent.exists():
@@ -79,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
             "tiles": [spec.tile_size, spec.halo],
             "normalization": spec.tile_normalization,
             "precision": [spec.precision, spec.class_precision],
-            "params": vars(params(args)),
+            # Skipping glass does not change the nuclei, so a resumed run may switch it.
+            "params": {k: v for k, v in vars(params(args)).items() if k != "skip_background"},
         }
     )
     partial = PartialOutput(args.output, settings)
@@ -89,8 +101,12 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     bar = tqdm(total=None, unit="tile", disable=args.quiet, desc="segmenting")
 
+    skipped: list[int] = []
+
     def progress(done: int, total: int) -> None:
         bar.total = total
+        if skipped:
+            bar.set_postfix_str(f"{len(skipped)} glass skipped", refresh=False)
         bar.update(done - bar.n)
 
     guard = SeamGuard()
@@ -105,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             guard=guard,
             done=partial.done,
             on_tile_nuclei=partial.add,
+            on_skipped=skipped.append,
         ):
             pass
     finally:
@@ -112,5 +129,6 @@ def run(args: argparse.Namespace) -> int:
         partial.close()
     count = partial.finish()
     seams = f"; {guard.dropped} dropped where two tiles disagreed" if guard.dropped else ""
-    print(f"{count} nuclei -> {args.output} ({time.perf_counter() - t0:.1f} s{seams})")
+    glass = f"; {len(skipped)} tiles of glass skipped" if skipped else ""
+    print(f"{count} nuclei -> {args.output} ({time.perf_counter() - t0:.1f} s{seams}{glass})")
     return 0

@@ -89,7 +89,7 @@ class Nucleus(_message.Message):
     def __init__(self, id: _Optional[int] = ..., geometry: _Optional[_Union[Geometry, _Mapping]] = ..., score: _Optional[float] = ..., class_id: _Optional[int] = ..., class_name: _Optional[str] = ..., class_probability: _Optional[float] = ..., class_probabilities: _Optional[_Iterable[float]] = ..., area: _Optional[float] = ..., centroid_x: _Optional[float] = ..., centroid_y: _Optional[float] = ..., touches_tile_edge: _Optional[bool] = ...) -> None: ...
 
 class SegmentParams(_message.Message):
-    __slots__ = ("classify", "simplify_tolerance", "min_size", "center_distance_threshold", "boundary_distance_threshold", "foreground_threshold", "all_class_probabilities")
+    __slots__ = ("classify", "simplify_tolerance", "min_size", "center_distance_threshold", "boundary_distance_threshold", "foreground_threshold", "all_class_probabilities", "skip_background")
     CLASSIFY_FIELD_NUMBER: _ClassVar[int]
     SIMPLIFY_TOLERANCE_FIELD_NUMBER: _ClassVar[int]
     MIN_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +97,7 @@ class SegmentParams(_message.Message):
     BOUNDARY_DISTANCE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     FOREGROUND_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     ALL_CLASS_PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    SKIP_BACKGROUND_FIELD_NUMBER: _ClassVar[int]
     classify: bool
     simplify_tolerance: float
     min_size: int
@@ -104,7 +105,8 @@ class SegmentParams(_message.Message):
     boundary_distance_threshold: float
     foreground_threshold: float
     all_class_probabilities: bool
-    def __init__(self, classify: _Optional[bool] = ..., simplify_tolerance: _Optional[float] = ..., min_size: _Optional[int] = ..., center_distance_threshold: _Optional[float] = ..., boundary_distance_threshold: _Optional[float] = ..., foreground_threshold: _Optional[float] = ..., all_class_probabilities: _Optional[bool] = ...) -> None: ...
+    skip_background: bool
+    def __init__(self, classify: _Optional[bool] = ..., simplify_tolerance: _Optional[float] = ..., min_size: _Optional[int] = ..., center_distance_threshold: _Optional[float] = ..., boundary_distance_threshold: _Optional[float] = ..., foreground_threshold: _Optional[float] = ..., all_class_probabilities: _Optional[bool] = ..., skip_background: _Optional[bool] = ...) -> None: ...
 
 class GetInfoRequest(_message.Message):
     __slots__ = ()
@@ -255,16 +257,18 @@ class SegmentRegionRequest(_message.Message):
     def __init__(self, start: _Optional[_Union[RegionStart, _Mapping]] = ..., tile: _Optional[_Union[Tile, _Mapping]] = ..., end: _Optional[_Union[RegionEnd, _Mapping]] = ...) -> None: ...
 
 class TileDone(_message.Message):
-    __slots__ = ("index", "nuclei", "tiles_done", "seconds")
+    __slots__ = ("index", "nuclei", "tiles_done", "seconds", "skipped")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     NUCLEI_FIELD_NUMBER: _ClassVar[int]
     TILES_DONE_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
     index: int
     nuclei: int
     tiles_done: int
     seconds: float
-    def __init__(self, index: _Optional[int] = ..., nuclei: _Optional[int] = ..., tiles_done: _Optional[int] = ..., seconds: _Optional[float] = ...) -> None: ...
+    skipped: bool
+    def __init__(self, index: _Optional[int] = ..., nuclei: _Optional[int] = ..., tiles_done: _Optional[int] = ..., seconds: _Optional[float] = ..., skipped: _Optional[bool] = ...) -> None: ...
 
 class Timings(_message.Message):
     __slots__ = ("encoder_seconds", "decoder_seconds", "postprocess_seconds", "total_seconds")
@@ -279,7 +283,7 @@ class Timings(_message.Message):
     def __init__(self, encoder_seconds: _Optional[float] = ..., decoder_seconds: _Optional[float] = ..., postprocess_seconds: _Optional[float] = ..., total_seconds: _Optional[float] = ...) -> None: ...
 
 class RegionSummary(_message.Message):
-    __slots__ = ("nuclei", "tiles", "nuclei_per_class", "timings", "core_coverage", "nuclei_touching_tile_edge", "model", "nuclei_dropped_at_seams")
+    __slots__ = ("nuclei", "tiles", "nuclei_per_class", "timings", "core_coverage", "nuclei_touching_tile_edge", "model", "nuclei_dropped_at_seams", "tiles_skipped")
     class NucleiPerClassEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -295,6 +299,7 @@ class RegionSummary(_message.Message):
     NUCLEI_TOUCHING_TILE_EDGE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     NUCLEI_DROPPED_AT_SEAMS_FIELD_NUMBER: _ClassVar[int]
+    TILES_SKIPPED_FIELD_NUMBER: _ClassVar[int]
     nuclei: int
     tiles: int
     nuclei_per_class: _containers.ScalarMap[str, int]
@@ -303,7 +308,8 @@ class RegionSummary(_message.Message):
     nuclei_touching_tile_edge: int
     model: str
     nuclei_dropped_at_seams: int
-    def __init__(self, nuclei: _Optional[int] = ..., tiles: _Optional[int] = ..., nuclei_per_class: _Optional[_Mapping[str, int]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., core_coverage: _Optional[float] = ..., nuclei_touching_tile_edge: _Optional[int] = ..., model: _Optional[str] = ..., nuclei_dropped_at_seams: _Optional[int] = ...) -> None: ...
+    tiles_skipped: int
+    def __init__(self, nuclei: _Optional[int] = ..., tiles: _Optional[int] = ..., nuclei_per_class: _Optional[_Mapping[str, int]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., core_coverage: _Optional[float] = ..., nuclei_touching_tile_edge: _Optional[int] = ..., model: _Optional[str] = ..., nuclei_dropped_at_seams: _Optional[int] = ..., tiles_skipped: _Optional[int] = ...) -> None: ...
 
 class NucleusBatch(_message.Message):
     __slots__ = ("nuclei", "tile_index")

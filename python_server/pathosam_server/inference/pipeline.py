@@ -18,18 +18,22 @@ from ..classes import CLASS_NAMES
 from ..errors import Cancelled, ModelError
 from ..geometry import coords, polygons
 from ..records import NucleusRecord, Params, Rect
-from . import semantic
+from . import semantic, tissue
 from .models import LoadedModel
 
 
 @dataclass
 class TileResult:
-    """Nuclei a tile owns plus where the time went."""
+    """Nuclei a tile owns plus where the time went.
+
+    ``skipped``: the tile held no tissue and was not encoded (``Params.skip_background``); it has no nuclei.
+    """
 
     nuclei: list[NucleusRecord] = field(default_factory=list)
     encoder_seconds: float = 0.0
     decoder_seconds: float = 0.0
     postprocess_seconds: float = 0.0
+    skipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,8 +192,13 @@ def segment_tile(
         alive: Whether the caller still waits (see ``run_models``).
 
     Returns:
-        The owned nuclei and timings.
+        The owned nuclei and timings; with ``params.skip_background``, a tile of glass comes back at once,
+        skipped (every caller, streams, SegmentTile, batches, passes here, so all of them skip the same tiles).
     """
+    if params.skip_background:
+        t0 = time.perf_counter()
+        if not tissue.has_tissue(job.image):
+            return TileResult(postprocess_seconds=time.perf_counter() - t0, skipped=True)
     height, width = job.image.shape[:2]
     segmenter, logits, enc_s, dec_s = run_models(model, pad_to_model_scale(model, job.image), params.classify, alive)
     t0 = time.perf_counter()

@@ -25,6 +25,7 @@ def segment_region(
     guard: Optional[SeamGuard] = None,
     done: Optional[Mapping[int, list[NucleusRecord]]] = None,
     on_tile_nuclei: Optional[Callable[[int, list[NucleusRecord]], None]] = None,
+    on_skipped: Optional[Callable[[int], None]] = None,
 ) -> Iterator[NucleusRecord]:
     """Yield every nucleus of a region exactly once, tile by tile (memory flat in region size).
 
@@ -43,6 +44,8 @@ def segment_region(
             are not segmented again, their nuclei come back as they were and pass the seam guard again
             in plan order, so the result equals an uninterrupted run.
         on_tile_nuclei: Called with each newly segmented tile's index and returned nuclei (to record them).
+        on_skipped: Called with the index of each tile that held no tissue and was not encoded
+            (``params.skip_background``), before ``on_tile``.
 
     Returns:
         An iterator over nuclei in level-0 coordinates.
@@ -58,7 +61,10 @@ def segment_region(
         else:
             pixels = source.read(tile.rect, downsample)
             job = TileJob(pixels, tile.rect, downsample, tile.core, (source.width, source.height))
-            kept = guard.admit(segment_tile(model, job, params).nuclei, tile.core, tile.rect)
+            result = segment_tile(model, job, params)
+            if result.skipped and on_skipped:
+                on_skipped(i)
+            kept = guard.admit(result.nuclei, tile.core, tile.rect)
             if on_tile_nuclei:
                 on_tile_nuclei(i, kept)
             yield from kept

@@ -242,6 +242,7 @@ class TileCall:
 
     def __init__(self, client: PathoSamClient, request: pb.SegmentTileRequest, timeout: Optional[float]) -> None:
         self.client, self.request, self.timeout = client, request, timeout
+        self.skipped = False  # set by result(): the server found no tissue and did not encode the tile
         self.future = self._send()
 
     def _send(self) -> Any:
@@ -262,6 +263,7 @@ class TileCall:
             grpc.RpcError: The call failed.
         """
         resp = self.future.result()
+        self.skipped = resp.summary.tiles_skipped > 0
         server = dict(self.future.trailing_metadata() or ()).get(SERVER_ID_KEY, self.client.address)
         return [wire.nucleus_from_proto(n) for n in resp.nuclei], str(server)
 

@@ -274,6 +274,7 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
                     nuclei=len(result.nuclei),
                     tiles_done=summary.tiles,
                     seconds=result.encoder_seconds + result.decoder_seconds + result.postprocess_seconds,
+                    skipped=result.skipped,
                 )
             )
         summary.dropped_at_seams = guard.dropped
@@ -334,10 +335,12 @@ class _Summary:
         self.per_class: Counter[str] = Counter()
         self.touching = 0
         self.dropped_at_seams = 0
+        self.skipped = 0
         self.encoder = self.decoder = self.post = 0.0
 
     def add(self, result: TileResult) -> None:
         self.tiles += 1
+        self.skipped += result.skipped
         self.encoder += result.encoder_seconds
         self.decoder += result.decoder_seconds
         self.post += result.postprocess_seconds
@@ -360,4 +363,5 @@ class _Summary:
             nuclei_touching_tile_edge=self.touching,
             model=self.model,
             nuclei_dropped_at_seams=self.dropped_at_seams,
+            tiles_skipped=self.skipped,
         )

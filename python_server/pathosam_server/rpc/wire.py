@@ -82,6 +82,8 @@ def params_from_proto(msg: pb.SegmentParams, defaults: Params) -> Params:
         changes["classify"] = msg.classify
     if msg.HasField("all_class_probabilities"):
         changes["all_class_probabilities"] = msg.all_class_probabilities
+    if msg.HasField("skip_background"):
+        changes["skip_background"] = msg.skip_background
     if msg.HasField("simplify_tolerance"):
         changes["simplify_tolerance"] = _finite("simplify_tolerance", msg.simplify_tolerance, 0.0, 1.0)
     if msg.HasField("min_size"):
@@ -104,6 +106,7 @@ def params_to_proto(p: Params) -> pb.SegmentParams:
         boundary_distance_threshold=p.boundary_distance_threshold,
         foreground_threshold=p.foreground_threshold,
         all_class_probabilities=p.all_class_probabilities,
+        skip_background=p.skip_background,
     )
 
 

@@ -1,5 +1,6 @@
 package qupath.ext.pathosam;
 
+import io.github.pathosam.client.ClientOptions;
 import io.github.pathosam.client.DetectionSettings;
 import io.github.pathosam.client.NucleusResult;
 import io.github.pathosam.client.PathoSamClient;
@@ -90,7 +91,13 @@ final class DetectionRun {
         List<PathObject> created = new ArrayList<>();
         long droppedAtSeams = 0;
         long touchingTileEdge = 0;
-        try (PathoSamClient client = PathoSamClient.connect(plan.options(), GeometryTools.getDefaultFactory())) {
+        long tilesSkipped = 0;
+        // One client per run, so one choice per run: a whole-image run skips glass unless told not to.
+        boolean wholeImage = regions.stream().allMatch(r -> r.roi() == null);
+        ClientOptions options = plan.options().toBuilder()
+                .skipBackground(settings.resolveSkipBackground(wholeImage))
+                .build();
+        try (PathoSamClient client = PathoSamClient.connect(options, GeometryTools.getDefaultFactory())) {
             for (int i = 0; i < regions.size(); i++) {
                 Region region = regions.get(i);
                 progress.update(i, regions.size(), null);
@@ -98,6 +105,7 @@ final class DetectionRun {
                 if (segmented.summary() != null) {
                     droppedAtSeams += segmented.summary().nucleiDroppedAtSeams();
                     touchingTileEdge += segmented.summary().nucleiTouchingTileEdge();
+                    tilesSkipped += segmented.summary().tilesSkipped();
                 }
                 List<NucleusResult> nuclei = segmented.nuclei();
                 if (region.roi() != null) {
@@ -123,7 +131,8 @@ final class DetectionRun {
         // The seam and tile-edge counts say whether the tiles suited these nuclei; logged for
         // scripts, which may not print the results.
         logger.info("PathoSAM: {} nuclei in {}; {} found at a seam by two tiles and kept once, {} touching an inner "
-                + "tile edge (halo {} px)", created.size(), image, droppedAtSeams, touchingTileEdge, plan.halo());
+                + "tile edge (halo {} px); {} tiles of glass skipped", created.size(), image, droppedAtSeams,
+                touchingTileEdge, plan.halo(), tilesSkipped);
         return new PathoSamResults(created.size(), replaced, droppedAtSeams,
                 DetectionObjects.countPerClass(created, plan.classColours().keySet()), regions.size(),
                 plan.model().getName(), plan.downsample(), scale.runPixelSizeUm(), (System.nanoTime() - start) / 1e9,

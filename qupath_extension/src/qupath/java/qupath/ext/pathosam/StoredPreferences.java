@@ -31,6 +31,9 @@ public final class StoredPreferences {
     private static final DoubleProperty SIMPLIFY = PathPrefs.createPersistentPreference("pathosam.simplify", 0.5);
     private static final BooleanProperty CLASSIFY = PathPrefs.createPersistentPreference("pathosam.classify", true);
     private static final BooleanProperty REPLACE = PathPrefs.createPersistentPreference("pathosam.replace", true);
+    // true = the run decides (whole image: skip glass; annotations: every tile); false = never skip.
+    private static final BooleanProperty SKIP_BACKGROUND =
+            PathPrefs.createPersistentPreference("pathosam.skipBackground", true);
 
     private StoredPreferences() {
     }
@@ -81,6 +84,13 @@ public final class StoredPreferences {
     }
 
     /**
+     * @return whether whole-image runs skip tiles of glass (annotations never do unless a script asks)
+     */
+    public static BooleanProperty skipBackground() {
+        return SKIP_BACKGROUND;
+    }
+
+    /**
      * Fills a builder from the preferences; options set on it afterwards override them.
      *
      * @param builder a fresh builder, e.g. {@code PathoSam.builder()}
@@ -97,6 +107,9 @@ public final class StoredPreferences {
                 .simplify(SIMPLIFY.get())
                 .classify(CLASSIFY.get())
                 .replace(REPLACE.get());
+        // On leaves the choice to the run (DetectionSettings.resolveSkipBackground); off is a firm no.
+        if (!SKIP_BACKGROUND.get())
+            builder.skipBackground(false);
         if (PIXEL_SIZE.get() > 0)
             builder.pixelSize(PIXEL_SIZE.get());
         return builder;

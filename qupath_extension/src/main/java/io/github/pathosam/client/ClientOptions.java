@@ -28,6 +28,7 @@ public final class ClientOptions {
     private final TileEncoding encoding;
     private final Boolean classify;
     private final Double simplifyTolerance;
+    private final Boolean skipBackground;
 
     private ClientOptions(Builder b, ServerTarget target) {
         this.target = target;
@@ -43,6 +44,7 @@ public final class ClientOptions {
         encoding = b.encoding;
         classify = b.classify;
         simplifyTolerance = b.simplifyTolerance;
+        skipBackground = b.skipBackground;
     }
 
     /** @return a builder with the defaults: 127.0.0.1:50051, plaintext, 384 px tiles, 64 px halo, downsample 1 */
@@ -68,6 +70,7 @@ public final class ClientOptions {
         b.encoding = encoding;
         b.classify = classify;
         b.simplifyTolerance = simplifyTolerance;
+        b.skipBackground = skipBackground;
         return b;
     }
 
@@ -154,6 +157,11 @@ public final class ClientOptions {
         return Optional.ofNullable(simplifyTolerance);
     }
 
+    /** @return whether the server skips tiles of glass (no tissue); empty for the server's default (off) */
+    public Optional<Boolean> skipBackground() {
+        return Optional.ofNullable(skipBackground);
+    }
+
     @Override
     public String toString() {
         // Never print the token.
@@ -179,6 +187,7 @@ public final class ClientOptions {
         private TileEncoding encoding = TileEncoding.RAW_RGB8;
         private Boolean classify;
         private Double simplifyTolerance;
+        private Boolean skipBackground;
 
         private Builder() {
         }
@@ -327,6 +336,16 @@ public final class ClientOptions {
          */
         public Builder simplifyTolerance(Double tolerance) {
             this.simplifyTolerance = tolerance;
+            return this;
+        }
+
+        /**
+         * @param skip whether the server leaves tiles that hold no tissue (glass) unencoded; they return no
+         *             nuclei and count in {@link RegionSummary#tilesSkipped()}; null for the server's default (off)
+         * @return this builder
+         */
+        public Builder skipBackground(Boolean skip) {
+            this.skipBackground = skip;
             return this;
         }
 

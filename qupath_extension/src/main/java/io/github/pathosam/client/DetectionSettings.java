@@ -34,6 +34,7 @@ public final class DetectionSettings {
     private final Double simplifyTolerance;
     private final Boolean classify;
     private final boolean replace;
+    private final Boolean skipBackground;
 
     DetectionSettings(DetectionSettingsBuilder<?> b) {
         server = b.server;
@@ -49,6 +50,7 @@ public final class DetectionSettings {
         simplifyTolerance = b.simplifyTolerance;
         classify = b.classify;
         replace = b.replace;
+        skipBackground = b.skipBackground;
     }
 
     /** @return a builder whose {@code build()} returns the settings themselves */
@@ -127,6 +129,25 @@ public final class DetectionSettings {
     }
 
     /**
+     * @return whether tiles of glass are skipped, as set on the builder; empty to decide per run
+     *         ({@link #resolveSkipBackground(boolean)}: on for the whole image, off for annotations)
+     */
+    public Optional<Boolean> skipBackground() {
+        return Optional.ofNullable(skipBackground);
+    }
+
+    /**
+     * A user-drawn annotation already is where the tissue is, so its tiles are all sent unless asked
+     * otherwise; a whole slide is often more than half glass, whose tiles the server then need not encode.
+     *
+     * @param wholeImage whether the run covers the whole image (no annotation)
+     * @return whether the server should skip tiles that hold no tissue
+     */
+    public boolean resolveSkipBackground(boolean wholeImage) {
+        return skipBackground != null ? skipBackground : wholeImage;
+    }
+
+    /**
      * @param modelDefault the model's {@code default_tile_size}; 0 when the server does not say
      * @return the tile size to use
      */
@@ -160,7 +181,8 @@ public final class DetectionSettings {
      * @param downsample level-0 pixels per working pixel for this image
      * @param tileSize   resolved tile size
      * @param halo       resolved halo
-     * @return client options for one image
+     * @return client options for one image; background skipping as set on the builder (unset: the
+     *         server's default, off; a run over the whole image turns it on, see {@link #resolveSkipBackground})
      * @throws IllegalArgumentException when the combination is invalid (e.g. downsample below 0.01)
      */
     public ClientOptions toClientOptions(double downsample, int tileSize, int halo) {
@@ -176,6 +198,7 @@ public final class DetectionSettings {
                 .encoding(encoding)
                 .classify(classify)
                 .simplifyTolerance(simplifyTolerance)
+                .skipBackground(skipBackground)
                 .build();
     }
 
@@ -213,6 +236,8 @@ public final class DetectionSettings {
             map.put("classify", classify);
         if (replace)
             map.put("replace", true);
+        if (skipBackground != null)
+            map.put("skipBackground", skipBackground);
         return map;
     }
 

@@ -30,6 +30,7 @@ public final class DetectionSettingsBuilder<T> {
     Double simplifyTolerance;
     Boolean classify;
     boolean replace;
+    Boolean skipBackground;
 
     DetectionSettingsBuilder(Function<DetectionSettings, T> finisher) {
         this.finisher = Objects.requireNonNull(finisher, "finisher");
@@ -176,6 +177,17 @@ public final class DetectionSettingsBuilder<T> {
      */
     public DetectionSettingsBuilder<T> replace(boolean replace) {
         this.replace = replace;
+        return this;
+    }
+
+    /**
+     * @param skip whether the server leaves tiles that hold no tissue (glass) unencoded: they cost no model
+     *             time and return no nuclei (an isolated nucleus on glass still keeps its tile). Default:
+     *             on when the whole image is detected, off for annotations (they already are tissue)
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> skipBackground(boolean skip) {
+        this.skipBackground = skip;
         return this;
     }
 

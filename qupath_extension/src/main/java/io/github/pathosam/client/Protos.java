@@ -18,6 +18,7 @@ final class Protos {
         SegmentParams.Builder params = SegmentParams.newBuilder();
         options.classify().ifPresent(params::setClassify);
         options.simplifyTolerance().ifPresent(params::setSimplifyTolerance);
+        options.skipBackground().ifPresent(params::setSkipBackground);
         return params.build();
     }
 }

@@ -70,6 +70,7 @@ public final class RegionCall {
     private final Map<String, Long> perClass = new HashMap<>();
     private long nuclei;
     private long touching;
+    private long skipped;
     private double coveredArea;
 
     RegionCall(PathoSamGrpc.PathoSamStub stub, RegionStart start, List<PlannedTile> tiles, TileSource source,
@@ -248,7 +249,7 @@ public final class RegionCall {
                     last == null ? 0 : last.postprocessSeconds(), (System.nanoTime() - t0) / 1e9,
                     area > 0 ? Math.min(1.0, coveredArea / area) : 0, touching,
                     (last == null ? 0 : last.nucleiDroppedAtSeams()) + guard.dropped(),
-                    last == null ? options.model() : last.model());
+                    last == null ? options.model() : last.model(), skipped);
         } finally {
             lock.unlock();
         }
@@ -273,6 +274,8 @@ public final class RegionCall {
                 doneSoFar = done.size();
                 nuclei += kept.size();
                 touching += tileTouching;
+                if (tileDone.getSkipped())
+                    skipped++;
                 for (NucleusResult n : kept)
                     perClass.merge(n.className(), 1L, Long::sum);
                 if (tile != null)

@@ -18,11 +18,13 @@ import java.util.Map;
  *                                of the stream had already returned the same nucleus (the two tiles
  *                                segmented it differently); each nucleus still comes back once
  * @param model                   the model that ran
+ * @param tilesSkipped            tiles (counted in {@code tiles}) that held no tissue and were not encoded,
+ *                                when the run asked to skip background
  */
 public record RegionSummary(long nuclei, long tiles, Map<String, Long> nucleiPerClass,
                             double encoderSeconds, double decoderSeconds, double postprocessSeconds,
                             double totalSeconds, double coreCoverage, long nucleiTouchingTileEdge,
-                            long nucleiDroppedAtSeams, String model) {
+                            long nucleiDroppedAtSeams, String model, long tilesSkipped) {
 
     /** Makes the class map immutable. */
     public RegionSummary {
@@ -33,6 +35,7 @@ public record RegionSummary(long nuclei, long tiles, Map<String, Long> nucleiPer
         return new RegionSummary(s.getNuclei(), s.getTiles(), s.getNucleiPerClassMap(),
                 s.getTimings().getEncoderSeconds(), s.getTimings().getDecoderSeconds(),
                 s.getTimings().getPostprocessSeconds(), s.getTimings().getTotalSeconds(),
-                s.getCoreCoverage(), s.getNucleiTouchingTileEdge(), s.getNucleiDroppedAtSeams(), s.getModel());
+                s.getCoreCoverage(), s.getNucleiTouchingTileEdge(), s.getNucleiDroppedAtSeams(), s.getModel(),
+                s.getTilesSkipped());
     }
 }

@@ -47,7 +47,8 @@ final class PathoSamPreferences {
                         .build(),
                 item(StoredPreferences.simplify(), Double.class, "prefs.simplify"),
                 item(StoredPreferences.classify(), Boolean.class, "prefs.classify"),
-                item(StoredPreferences.replace(), Boolean.class, "prefs.replace"));
+                item(StoredPreferences.replace(), Boolean.class, "prefs.replace"),
+                item(StoredPreferences.skipBackground(), Boolean.class, "prefs.skipBackground"));
     }
 
     private static <T> PropertySheet.Item item(Property<T> property, Class<? extends T> type, String key) {

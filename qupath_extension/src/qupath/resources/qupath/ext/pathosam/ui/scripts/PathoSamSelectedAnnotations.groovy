@@ -21,6 +21,7 @@ def pathosam = qupath.ext.pathosam.PathoSam.builderFromPreferences()
 //  .classify(true)                  // nucleus classes (needs the semantic decoder)
 //  .replace(true)                   // remove earlier PathoSAM detections in these annotations first
 //  .pixelSize(0.25)                 // working resolution in µm (default: the model's own)
+//  .skipBackground(true)           // skip tiles of glass inside the annotations too
 //  .tileSize(384).halo(64)          // tiles in working pixels (default: the model's own)
 //  .encoding('png')                 // smaller messages for a slow link to a remote server
     .build()

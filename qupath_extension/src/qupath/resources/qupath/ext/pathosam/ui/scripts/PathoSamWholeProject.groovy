@@ -25,6 +25,7 @@ def pathosam = qupath.ext.pathosam.PathoSam.builderFromPreferences()
 //  .classify(true)                  // nucleus classes (needs the semantic decoder)
 //  .replace(true)                   // a rerun replaces, never duplicates, PathoSAM's detections
 //  .pixelSize(0.25)                 // working resolution in µm (default: the model's own)
+//  .skipBackground(false)          // encode glass too (default: skipped for whole images only)
     .build()
 
 // Detects in one image; returns what to print and whether anything changed.
