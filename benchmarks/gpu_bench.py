@@ -35,6 +35,7 @@ from pathosam_server._testing.synthetic import make_sample  # noqa: E402
 from pathosam_server.inference import pipeline  # noqa: E402
 from pathosam_server.inference.attention import unfuse_attention  # noqa: E402
 from pathosam_server.inference.models import ModelManager, local_spec  # noqa: E402
+from pathosam_server.inference.precision import dtype_name  # noqa: E402
 
 
 def _sync(device: str) -> None:
@@ -134,7 +135,7 @@ def main() -> None:
     server = ModelManager([local_spec(checkpoint, name="fast", compile=args.compile)], args.device).get()
     result["server"] = _time_tiles(lambda im: pipeline.run_models(server, im, classify=False), tiles, args.device)
     dtype = server.compute_dtype or torch.float32
-    result["server_precision"] = str(dtype).removeprefix("torch.")
+    result["server_precision"] = dtype_name(server.compute_dtype)
     result["encoder_tflop_per_tile"] = flops / 1e12
     result["peak_matmul_tflops"] = {
         "float32": peak_matmul_tflops(args.device, torch.float32),

@@ -287,11 +287,6 @@ public final class RegionCall {
             listener.onProgress(new TileProgress(tileDone.getIndex(), kept.size(), doneSoFar, tiles.size(),
                     tileDone.getSeconds()));
         }
-
-        @Override
-        public void summary(RegionSummary summary) {
-            // Passed on by run(), merged with earlier streams' tiles where there were any.
-        }
     }
 
     private PlannedTile planned(long index) {

@@ -40,7 +40,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class RegionStream {
 
-    /** Receives finished tiles and the summary, on a gRPC thread, in the server's order. */
+    /** Receives finished tiles on a gRPC thread, in the server's order; the summary is what {@link #run()} returns. */
     interface Sink {
         /**
          * @param nuclei   the tile's nuclei, possibly empty
@@ -48,9 +48,6 @@ final class RegionStream {
          * @param done     the server's TileDone
          */
         void tile(List<NucleusResult> nuclei, int touching, TileDone done);
-
-        /** @param summary the server's summary of this stream */
-        void summary(RegionSummary summary);
     }
 
     /** Response header in which a PathoSAM server names itself (host:port), so logs can say which one failed. */
@@ -330,7 +327,6 @@ final class RegionStream {
                         } finally {
                             lock.unlock();
                         }
-                        sink.summary(s);
                     }
                     default -> { } // A newer server's message kind: ignore it.
                 }
