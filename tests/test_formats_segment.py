@@ -13,9 +13,10 @@ from PIL import Image
 from pathosam_server._testing.slides import write_dicom_wsi, write_leica_scn, write_ome_tiff, write_svs
 from pathosam_server._testing.synthetic import make_sample
 from pathosam_server.batch.ledger import Ledger
-from pathosam_server.batch.run import BatchOptions, run_batch, write_csv
+from pathosam_server.batch.run import BatchOptions, run_batch
 from pathosam_server.batch.runner import InProcessRunner
 from pathosam_server.batch.sources import FolderSource, RegionSelection
+from pathosam_server.batch.tables import write_csv
 from pathosam_server.records import Params
 
 # image name -> (reader, pixel size the batch records)

@@ -20,6 +20,8 @@ TORCH_FREE = [
     "pathosam_server.geometry.seams", "pathosam_server.formats.images", "pathosam_server.formats.geojson",
     "pathosam_server.batch.ledger", "pathosam_server.batch.journal", "pathosam_server.batch.sources",
     "pathosam_server.batch.run", "pathosam_server.batch.runner", "pathosam_server.rpc.client",
+    "pathosam_server.formats.overlay", "pathosam_server.batch.qc", "pathosam_server.batch.report",
+    "pathosam_server.batch.tables",
     "pathosam_server.cli",
 ]
 

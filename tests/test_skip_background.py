@@ -19,9 +19,10 @@ from tiny_model_helpers import raw_image
 from pathosam_server._testing.glass import GLASS_RGB, _add_nucleus, make_slide_region
 from pathosam_server.batch.grpc_pool import ServerPool
 from pathosam_server.batch.ledger import Ledger
-from pathosam_server.batch.run import BatchOptions, run_batch, write_csv
+from pathosam_server.batch.run import BatchOptions, run_batch
 from pathosam_server.batch.runner import InProcessRunner
 from pathosam_server.batch.sources import FolderSource, RegionSelection
+from pathosam_server.batch.tables import write_csv
 from pathosam_server.formats.images import ArraySource
 from pathosam_server.grpc_api import pathosam_pb2 as pb
 from pathosam_server.inference.regions import segment_region

@@ -47,6 +47,7 @@ class Ledger:
     def __init__(self, path: Path, lock: bool = True) -> None:
         self.path = path
         self._done: dict[tuple[str, str], dict] = {}
+        self._last: dict[str, tuple[str, str]] = {}
         self._lock_fd: Optional[int] = None
         if lock:
             self._lock()
@@ -83,6 +84,16 @@ class Ledger:
         key = (rec["image"], rec["settings"])
         before = self._done.get(key, {}).get("outputs", [])
         self._done[key] = {**rec, "outputs": sorted(set(before) | set(rec.get("outputs", [])))}
+        self._last.pop(rec["image"], None)  # re-inserted: the dict's order is the order images last finished
+        self._last[rec["image"]] = key
+
+    def latest(self) -> dict[str, dict]:
+        """The last record of every image, whatever its settings, in the order the images last finished.
+
+        Returns:
+            Image key -> record.
+        """
+        return {image: self._done[key] for image, key in self._last.items()}
 
     def outputs(self, image_key: str, settings: str) -> set[str]:
         """The outputs (``project``, ``geojson:DIR``) written for the image with these settings."""

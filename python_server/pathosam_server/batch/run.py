@@ -14,14 +14,12 @@ property in 1. So every image ends up written exactly once.
 
 from __future__ import annotations
 
-import csv
 import fnmatch
-import io
 import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -31,11 +29,13 @@ from shapely.geometry.base import BaseGeometry
 
 from ..classes import UNCLASSIFIED
 from ..errors import ImageReadError
-from ..files import atomic_write
 from ..formats.geojson import write_geojson
+from ..formats.overlay import write_overlay
 from ..formats.slide import describe
 from ..records import NucleusRecord
 from .ledger import Ledger, settings_hash
+from .qc import qc_info, region_box
+from .report import tissue_area
 from .runner import Runner, plan_regions
 from .sources import OUTPUT_SUFFIX, BatchImage, BatchSource, ProjectWrite, RegionSelection, select_regions
 
@@ -57,6 +57,10 @@ class BatchOptions:
         geojson_dir: Also write one QuPath GeoJSON per image here.
         write_project: Write detections into the project (QuPath source only).
         quiet: No progress bars.
+        qc: Record what a QC report needs beyond the GeoJSON (tissue area, nuclei at tile edges, the
+            regions' box) in each image's ledger record (``batch.qc.qc_info``).
+        overlay_dir: Also draw one overlay PNG per image here (``formats.overlay``).
+        overlay_downsample: Level-0 pixels per overlay pixel (None: automatic).
     """
 
     regions: RegionSelection
@@ -69,6 +73,9 @@ class BatchOptions:
     geojson_dir: Optional[Path] = None
     write_project: bool = False
     quiet: bool = False
+    qc: bool = False
+    overlay_dir: Optional[Path] = None
+    overlay_downsample: Optional[float] = None
 
 
 @dataclass
@@ -173,8 +180,17 @@ def _bar(quiet: bool, **kwargs: Any):
     return tqdm(disable=quiet, dynamic_ncols=True, **kwargs)
 
 
+# Called after each image with (image, its report, its ledger record or None, its GeoJSON file name).
+ImageHook = Callable[[BatchImage, "ImageReport", Optional[dict], str], None]
+
+
 def run_batch(
-    source: BatchSource, runner: Runner, options: BatchOptions, ledger: Ledger, classes: Optional[dict[str, Any]] = None
+    source: BatchSource,
+    runner: Runner,
+    options: BatchOptions,
+    ledger: Ledger,
+    classes: Optional[dict[str, Any]] = None,
+    on_image: Optional[ImageHook] = None,
 ) -> list[ImageReport]:
     """Run (or, with dry_run, plan) the batch over the source's selected images.
 
@@ -184,6 +200,7 @@ def run_batch(
         options: Batch options.
         ledger: The ledger (a dry run opens it without its lock).
         classes: Class name -> project PathClass (project writes only).
+        on_image: Called after each image (e.g. to update the QC report while the batch runs).
 
     Returns:
         One report per selected image.
@@ -199,6 +216,8 @@ def run_batch(
         report = batch.process(image)
         report.seconds = report.seconds or time.perf_counter() - t0
         reports.append(report)
+        if on_image is not None:
+            on_image(image, report, ledger.get(image.key, batch.settings), batch.names[image.key])
         overall.update(1)
     overall.close()
     return reports
@@ -305,9 +324,16 @@ class _BatchRun:
             "pixel_size_um": report.pixel_size_um,
             "tiles_skipped": report.tiles_skipped,
         }
+        nuclei = [n for group in found for n in group]
+        if options.qc:
+            info["qc"] = qc_info(nuclei, regions, tissue_area(pixels, regions))
+        if options.overlay_dir is not None:
+            box = region_box([r.rect for r in regions])
+            name = self.names[image.key][: -len(OUTPUT_SUFFIX)] + ".png"
+            write_overlay(options.overlay_dir / name, pixels, box, nuclei, options.overlay_downsample)
         if any(o.startswith("geojson:") for o in needed):
             assert options.geojson_dir is not None  # a geojson output is only wanted with a folder
-            write_geojson([n for group in found for n in group], options.geojson_dir / self.names[image.key])
+            write_geojson(nuclei, options.geojson_dir / self.names[image.key])
         if "project" in needed:
             image.write(
                 ProjectWrite(regions, found, self.settings, options.replace or options.force, self.classes, info)
@@ -315,85 +341,3 @@ class _BatchRun:
         report.status = "done"
         self.ledger.record(image.key, self.settings, outputs=have | needed, name=image.name, **info)
         return report
-
-
-def summary_table(reports: Sequence[ImageReport]) -> str:
-    """The closing table: nuclei per class per image, plus regions, tiles (skipped ones when any) and status."""
-    classes = sorted({c for r in reports for c in r.per_class}, key=lambda c: (c == UNCLASSIFIED, c))
-    skips = any(r.tiles_skipped for r in reports)  # the column only appears when a run skipped glass
-    head = ["image", *classes, "total", "regions", "tiles", *(["skipped"] if skips else []), "status"]
-    rows = [
-        [
-            r.name,
-            *(str(r.per_class.get(c, 0)) for c in classes),
-            str(r.total),
-            str(r.regions),
-            str(r.tiles),
-            *([str(r.tiles_skipped)] if skips else []),
-            r.status[:60],
-        ]
-        for r in reports
-    ]
-    if reports:
-        rows.append(
-            [
-                "TOTAL",
-                *(str(sum(r.per_class.get(c, 0) for r in reports)) for c in classes),
-                str(sum(r.total for r in reports)),
-                str(sum(r.regions for r in reports)),
-                str(sum(r.tiles for r in reports)),
-                *([str(sum(r.tiles_skipped for r in reports))] if skips else []),
-                "",
-            ]
-        )
-    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
-
-    def fmt(cells: list[str]) -> str:  # first and last column left-aligned, numbers right-aligned
-        return "  ".join(
-            c.ljust(w) if i == 0 or i == len(cells) - 1 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
-        )
-
-    return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, rows)])
-
-
-def write_csv(reports: Sequence[ImageReport], path: Path) -> None:
-    """The per-image, per-class counts as CSV, written atomically.
-
-    Columns: image, status, reader, pixel_size_um, regions, tiles, downsample, one per class, total, seconds,
-    then tiles_skipped (appended last so that readers of the earlier columns keep working).
-    """
-    classes = sorted({c for r in reports for c in r.per_class}, key=lambda c: (c == UNCLASSIFIED, c))
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(
-        [
-            "image",
-            "status",
-            "reader",
-            "pixel_size_um",
-            "regions",
-            "tiles",
-            "downsample",
-            *classes,
-            "total",
-            "seconds",
-            "tiles_skipped",
-        ]
-    )
-    for r in reports:
-        w.writerow(
-            [
-                r.name,
-                r.status,
-                r.reader,
-                "" if r.pixel_size_um is None else f"{r.pixel_size_um:.6g}",
-                r.regions,
-                r.tiles,
-                f"{r.downsample:.4g}",
-                *(r.per_class.get(c, 0) for c in classes),
-                r.total,
-                f"{r.seconds:.1f}",
-                r.tiles_skipped,
-            ]
-        )
-    atomic_write(path, buf.getvalue())

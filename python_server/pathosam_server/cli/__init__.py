@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Optional
 
 from .. import __version__
-from . import batch, doctor, models, prompt, segment, serve
+from . import batch, doctor, models, prompt, report, segment, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"pathosam {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True)
-    for command in (serve, segment, prompt, models, batch, doctor):
+    for command in (serve, segment, prompt, models, batch, report, doctor):
         command.add_parser(sub)
     return p
 

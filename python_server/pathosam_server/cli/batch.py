@@ -10,21 +10,25 @@ from pathlib import Path
 from typing import Any
 
 from ..batch.ledger import LEDGER_NAME, Ledger
-from ..batch.run import BatchOptions, run_batch, summary_table, write_csv
+from ..batch.run import BatchOptions, run_batch
 from ..batch.runner import InProcessRunner, Runner
 from ..batch.sources import BatchSource, FolderSource, RegionSelection
+from ..batch.tables import summary_table, write_csv
 from ..errors import RunnerError
 from .common import (
     CliError,
     add_model_args,
+    add_overlay_args,
     add_segment_args,
     add_skip_background_arg,
     model_manager,
     params,
     resolve_skip_background,
 )
+from .overlays import check_overlay_args
 
 log = logging.getLogger("pathosam")
+REPORT_INTERVAL_S = 20.0  # the report is rewritten at most this often while a batch runs (and at its end)
 
 EPILOG = """\
 examples:
@@ -113,6 +117,15 @@ def add_parser(sub: Any) -> None:
     b.add_argument("--dry-run", action="store_true", help="list images, regions and tile counts; run nothing")
     b.add_argument("--geojson-dir", type=Path, help="also write one QuPath GeoJSON file per image here")
     b.add_argument("--csv", type=Path, help="write nuclei per class per image to this CSV file")
+    b.add_argument(
+        "--report",
+        type=Path,
+        metavar="HTML",
+        help="write a QC report (one self-contained HTML page: thumbnails with outlines, counts, class "
+        "composition, cohort plots, flags for images to check), updated after every image; it needs the GeoJSON "
+        "files: without --geojson-dir they go to REPORT_STEM-nuclei/ next to the report",
+    )
+    add_overlay_args(b, batch=True)
     b.add_argument("--ledger", type=Path, help="ledger file (default: next to the project / in --geojson-dir)")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     add_model_args(b)
@@ -166,6 +179,14 @@ def _check(args: argparse.Namespace) -> RegionSelection:
         raise CliError("--cluster-config needs --cluster slurm")
     if args.csv is not None and not args.csv.parent.is_dir():
         raise CliError(f"folder of --csv '{args.csv.parent}' does not exist")
+    check_overlay_args(args)
+    if args.report is not None:
+        if args.report.suffix.lower() not in (".html", ".htm"):
+            raise CliError(f"--report writes an HTML page: give a name ending in .html, got '{args.report}'")
+        if not args.report.parent.is_dir():
+            raise CliError(f"folder of --report '{args.report.parent}' does not exist")
+        if args.geojson_dir is None:
+            args.geojson_dir = args.report.parent / f"{args.report.stem}-nuclei"
     return selection
 
 
@@ -179,8 +200,9 @@ def run(args: argparse.Namespace) -> int:
         0 when every selected image is done, 1 when some failed.
     """
     selection = _check(args)
-    if args.geojson_dir is not None and not args.dry_run:
-        args.geojson_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (args.geojson_dir, args.overlay_dir):
+        if folder is not None and not args.dry_run:
+            folder.mkdir(parents=True, exist_ok=True)
     project = None
     with contextlib.ExitStack() as stack:
         source: BatchSource
@@ -226,11 +248,30 @@ def run(args: argparse.Namespace) -> int:
             geojson_dir=args.geojson_dir,
             write_project=args.project is not None,
             quiet=args.quiet,
+            qc=args.report is not None,
+            overlay_dir=args.overlay_dir,
+            overlay_downsample=args.overlay_downsample,
         )
         classes = None
         if project is not None and not args.dry_run and settings.classify:
             classes = project.path_classes(runner.class_colours)
-        reports = run_batch(source, runner, options, ledger, classes)
+        hook = None
+        if args.report is not None and not args.dry_run:
+            from ..batch.report import BatchReportHook, ReportBuilder
+
+            assert args.geojson_dir is not None  # _check gave the report a GeoJSON folder
+            model_name = runner.identity.get("model", "")
+            settings_shown = {
+                "model": model_name,
+                "regions": str(selection),
+                "tile": runner.tile_size,
+                "halo": runner.halo,
+            }
+            title = f"PathoSAM batch: {args.project or args.images_dir}"
+            builder = ReportBuilder(args.report, title, settings_shown, interval=REPORT_INTERVAL_S)
+            stack.callback(builder.close)  # the last images' figures, also when the batch is interrupted
+            hook = BatchReportHook(builder, args.geojson_dir)
+        reports = run_batch(source, runner, options, ledger, classes, on_image=hook)
     print(summary_table(reports))
     if not reports:
         print(f"no image matches --images '{args.images}'")
@@ -243,4 +284,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"counts -> {args.csv}")
     if not args.dry_run:
         print(f"ledger: {ledger.path}")
+    if args.report is not None and not args.dry_run:
+        print(f"report -> {args.report}")
     return 1 if any(r.status.startswith("failed") for r in reports) else 0

@@ -106,6 +106,37 @@ def add_skip_background_arg(p: argparse.ArgumentParser, default: str) -> None:
     )
 
 
+def add_overlay_args(p: argparse.ArgumentParser, batch: bool = False) -> None:
+    """``--overlay PNG`` (``--overlay-dir DIR`` for batches) and ``--overlay-downsample``.
+
+    Args:
+        p: The subcommand's parser.
+        batch: Whether the command runs over many images (a folder of pictures, one per image).
+    """
+    if batch:
+        p.add_argument(
+            "--overlay-dir",
+            type=Path,
+            metavar="DIR",
+            help="also draw one PNG per image here: the regions with every nucleus outlined in its class colour",
+        )
+    else:
+        p.add_argument(
+            "--overlay",
+            type=Path,
+            metavar="PNG",
+            help="also draw the region with every nucleus outlined in its class colour (and a legend) to this PNG",
+        )
+    p.add_argument(
+        "--overlay-downsample",
+        type=float,
+        default=None,
+        metavar="D",
+        help="level-0 pixels per overlay pixel (default: 1, or the power of two that fits 2048 px; a downsampled "
+        "overview gets full-resolution crops of a few tiles below it)",
+    )
+
+
 def resolve_skip_background(args: argparse.Namespace, whole_image: bool) -> None:
     """Fill ``args.skip_background`` where neither option was given: on for whole images, off otherwise.
 

@@ -10,6 +10,7 @@ from typing import Any
 from .common import (
     CliError,
     add_model_args,
+    add_overlay_args,
     add_segment_args,
     add_skip_background_arg,
     model_manager,
@@ -17,6 +18,7 @@ from .common import (
     parse_region,
     resolve_skip_background,
 )
+from .overlays import check_overlay_args, overlay_for
 
 
 def add_parser(sub: Any) -> None:
@@ -42,6 +44,7 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--downsample", type=float, default=1.0, help="level-0 pixels per working pixel")
     add_segment_args(g)
     add_skip_background_arg(g, "on for the whole image, off with --region")
+    add_overlay_args(g)
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_model_args(g)
     g.set_defaults(func=run)
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"output folder '{args.output.parent}' does not exist")
     if not (args.downsample > 0):
         raise CliError(f"--downsample must be positive, got {args.downsample}")
+    check_overlay_args(args)
     manager = model_manager(args)
     spec = manager.specs[manager.default]
     stat = args.image.stat()
@@ -131,4 +135,9 @@ def run(args: argparse.Namespace) -> int:
     seams = f"; {guard.dropped} dropped where two tiles disagreed" if guard.dropped else ""
     glass = f"; {len(skipped)} tiles of glass skipped" if skipped else ""
     print(f"{count} nuclei -> {args.output} ({time.perf_counter() - t0:.1f} s{seams}{glass})")
+    if args.overlay is not None:
+        from ..formats.geojson import read_detection_geojson
+
+        info = overlay_for(args, args.overlay, source, region, read_detection_geojson(args.output))
+        print(f"overlay -> {info.path} ({info.size[0]} x {info.size[1]} px, downsample {info.downsample:g})")
     return 0

@@ -10,9 +10,9 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 import shapely
 from shapely.geometry import shape
@@ -90,31 +90,85 @@ def read_annotation_geojson(path: Path) -> list[Annotation]:
     Returns:
         The annotations.
     """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise SourceError(f"cannot read annotations '{path}': {err}") from err
-    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
-        features = data.get("features", [])
-    elif isinstance(data, list):
-        features = data
-    elif isinstance(data, dict) and data.get("type") == "Feature":
-        features = [data]
-    else:
-        raise SourceError(f"'{path}' is not GeoJSON (expected a FeatureCollection, a Feature or a list of Features)")
-    out = []
-    for f in features:
+    return [
+        Annotation(geom, cls_name, str(props.get("name") or ""))
+        for geom, props, cls_name in _polygons(path, "annotation", ("annotation",), repair=True)
+    ]
+
+
+def _polygons(path: Path, what: str, kinds: tuple[str, ...], repair: bool) -> Iterator[tuple[Any, dict, str]]:
+    """(polygonal geometry, properties, class name) of the file's features of some object types.
+
+    Args:
+        path: The .geojson file.
+        what: What the features are, for messages.
+        kinds: ``objectType`` values to keep (a feature without one is an annotation, as QuPath reads it).
+        repair: Repair invalid polygons as QuPath does (make_valid).
+
+    Yields:
+        One tuple per non-empty polygonal feature; broken geometries are skipped with a warning.
+    """
+    for f in _features(path, what + "s"):
         props = (f or {}).get("properties") or {}
-        if props.get("objectType", "annotation") != "annotation" or not f.get("geometry"):
+        if props.get("objectType", "annotation") not in kinds or not f.get("geometry"):
             continue
         try:
-            geom = polygonal_part(shapely.make_valid(shape(f["geometry"])))
+            geom = shape(f["geometry"])
+            geom = polygonal_part(shapely.make_valid(geom) if repair else geom)
         except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as err:
-            log.warning("%s: skipping an annotation with a broken geometry (%s)", path.name, err)
+            log.warning("%s: skipping a %s with a broken geometry (%s)", path.name, what, err)
             continue
         if geom.is_empty:
             continue
         cls = props.get("classification")
         cls_name = cls.get("name", "") if isinstance(cls, dict) else (cls if isinstance(cls, str) else "")
-        out.append(Annotation(geom, cls_name or "", str(props.get("name") or "")))
+        yield geom, props, cls_name or ""
+
+
+def _features(path: Path, what: str) -> list:
+    """The features of a GeoJSON file (FeatureCollection, feature list or one feature)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise SourceError(f"cannot read {what} '{path}': {err}") from err
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        return list(data.get("features", []))
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        return [data]
+    raise SourceError(f"'{path}' is not GeoJSON (expected a FeatureCollection, a Feature or a list of Features)")
+
+
+def read_detection_geojson(path: Path) -> list[NucleusRecord]:
+    """Nuclei back from a GeoJSON file this project wrote (or any QuPath export of detections / cells).
+
+    The inverse of ``nucleus_feature`` as far as the file holds it: outline, class, score and class
+    probability; area and centroid come from the outline (the file has no mask), and whether a nucleus
+    touched its tile's edge is not in the file (False).
+
+    Args:
+        path: The .geojson file.
+
+    Returns:
+        The nuclei, in file order.
+    """
+    out = []
+    for geom, props, cls_name in _polygons(path, "detection", ("detection", "cell"), repair=False):
+        m = props.get("measurements") or {}
+        if isinstance(m, list):  # QuPath before 0.4 wrote [{name, value}]
+            m = {e.get("name"): e.get("value") for e in m if isinstance(e, dict)}
+        c = geom.centroid
+        out.append(
+            NucleusRecord(
+                geometry=geom,
+                score=float(m.get(SCORE_MEASUREMENT) or 0.0),
+                area=float(geom.area),
+                centroid_x=float(c.x),
+                centroid_y=float(c.y),
+                touches_tile_edge=False,
+                class_name=cls_name,
+                class_probability=float(m.get(PROBABILITY_MEASUREMENT) or 0.0),
+            )
+        )
     return out
