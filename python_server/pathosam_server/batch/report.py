@@ -21,11 +21,11 @@ import numpy as np
 from ..classes import UNCLASSIFIED
 from ..files import atomic_write
 from ..formats.geojson import read_detection_geojson
-from ..formats.overlay import auto_downsample, class_colour, draw_outlines, read_canvas
+from ..formats.overlay import auto_downsample, canvas_size, class_colour, draw_outlines, read_canvas
 from ..formats.slide import PixelSource
 from ..geometry.polygons import rasterize
 from ..records import NucleusRecord, Rect
-from .qc import SCORE_BINS, ImageQc, QcThresholds, apply_flags, image_qc
+from .qc import SCORE_BINS, ImageQc, QcThresholds, apply_flags, image_qc, region_box
 
 THUMBNAIL_EDGE = 320  # longest edge of a report thumbnail, pixels
 
@@ -47,7 +47,7 @@ def thumbnail(pixels: Optional[PixelSource], box: Rect, nuclei: Sequence[Nucleus
     if pixels is not None:
         canvas = read_canvas(pixels, box, d)
     else:
-        canvas = Image.new("RGB", (max(1, -(-box.width // int(d))), max(1, -(-box.height // int(d)))), "white")
+        canvas = Image.new("RGB", canvas_size(box, d), "white")
     draw_outlines(canvas, nuclei, (box.x, box.y), d)
     buf = io.BytesIO()
     canvas.save(buf, format="JPEG", quality=85)  # a tenth of a PNG of tissue: a cohort's page stays light
@@ -67,7 +67,6 @@ def tissue_area(pixels: PixelSource, regions: Sequence[Any]) -> float:
     import shapely.affinity
 
     from ..inference.tissue import tissue_mask  # numpy only
-    from .qc import region_box
 
     box = region_box([r.rect for r in regions])
     d = auto_downsample(box, THUMBNAIL_EDGE * 2)

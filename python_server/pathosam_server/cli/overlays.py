@@ -1,15 +1,11 @@
-"""The overlay options that ``segment`` and ``batch`` share: checks before anything slow, then drawing."""
+"""The overlay options that ``segment`` and ``batch`` share: checked before anything slow starts."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
-from ..formats.overlay import OverlayInfo, write_overlay
-from ..formats.slide import PixelSource
-from ..records import NucleusRecord, Rect
 from .common import CliError
 
 
@@ -31,21 +27,3 @@ def check_overlay_args(args: argparse.Namespace) -> None:
     folder: Optional[Path] = getattr(args, "overlay_dir", None)
     if folder is not None and folder.exists() and not folder.is_dir():
         raise CliError(f"--overlay-dir '{folder}' is a file, not a folder")
-
-
-def overlay_for(
-    args: argparse.Namespace, path: Path, pixels: PixelSource, region: Rect, nuclei: Sequence[NucleusRecord]
-) -> OverlayInfo:
-    """Draw one overlay with the options' downsample.
-
-    Args:
-        args: Parsed options.
-        path: The PNG to write.
-        pixels: The image.
-        region: Level-0 region shown.
-        nuclei: Its nuclei.
-
-    Returns:
-        What was written.
-    """
-    return write_overlay(path, pixels, region, nuclei, args.overlay_downsample)

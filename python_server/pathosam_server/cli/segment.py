@@ -18,7 +18,7 @@ from .common import (
     parse_region,
     resolve_skip_background,
 )
-from .overlays import check_overlay_args, overlay_for
+from .overlays import check_overlay_args
 
 
 def add_parser(sub: Any) -> None:
@@ -137,7 +137,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{count} nuclei -> {args.output} ({time.perf_counter() - t0:.1f} s{seams}{glass})")
     if args.overlay is not None:
         from ..formats.geojson import read_detection_geojson
+        from ..formats.overlay import write_overlay
 
-        info = overlay_for(args, args.overlay, source, region, read_detection_geojson(args.output))
+        nuclei = read_detection_geojson(args.output)
+        info = write_overlay(args.overlay, source, region, nuclei, args.overlay_downsample)
         print(f"overlay -> {info.path} ({info.size[0]} x {info.size[1]} px, downsample {info.downsample:g})")
     return 0

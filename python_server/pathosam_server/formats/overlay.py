@@ -93,6 +93,19 @@ def block_edge(pixels: PixelSource, downsample: float) -> int:
     return max(16, min(BLOCK_EDGE, int(READ_EDGE * level_downsample / downsample)))
 
 
+def canvas_size(region: Rect, downsample: float) -> tuple[int, int]:
+    """(width, height) in pixels of a level-0 region drawn at a downsample (partial pixels included).
+
+    Args:
+        region: Level-0 region.
+        downsample: Level-0 pixels per canvas pixel.
+
+    Returns:
+        The size.
+    """
+    return max(1, math.ceil(region.width / downsample)), max(1, math.ceil(region.height / downsample))
+
+
 def read_canvas(pixels: PixelSource, region: Rect, downsample: float) -> Image.Image:
     """The region's pixels at a downsample, read block by block (memory: the canvas plus one block's read).
 
@@ -105,7 +118,7 @@ def read_canvas(pixels: PixelSource, region: Rect, downsample: float) -> Image.I
         An RGB canvas of ``ceil(region / downsample)`` pixels.
     """
     block = block_edge(pixels, downsample)
-    w, h = max(1, math.ceil(region.width / downsample)), max(1, math.ceil(region.height / downsample))
+    w, h = canvas_size(region, downsample)
     canvas = Image.new("RGB", (w, h), (255, 255, 255))
     for by in range(0, h, block):
         for bx in range(0, w, block):
