@@ -63,9 +63,19 @@ def _wkts(nuclei) -> list[str]:
 
 @pytest.fixture(scope="module")
 def image_and_expected(random_model):
+    import torch
+
     arr = noise_image(41, 190, 280)
     rect = Rect(0, 0, 280, 190)
-    expected = list(segment_region(random_model.get(), ArraySource(arr), rect, 1.0, PARAMS, TILE, HALO))
+    # The servers (OMP_NUM_THREADS=1) and the Dask workers (local:N) compute with one torch thread; the reference
+    # does too, because on some CPUs (AVX2 kernels) another thread count sums in another order and a random
+    # model's mask boundary moves by a pixel.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        expected = list(segment_region(random_model.get(), ArraySource(arr), rect, 1.0, PARAMS, TILE, HALO))
+    finally:
+        torch.set_num_threads(threads)
     assert expected
     return arr, rect, expected
 
