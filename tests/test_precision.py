@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pytest
 import torch
-from tiny_model_helpers import HELD_OUT_SEED, TINY_MODEL, TINY_SEMANTIC, match, msa_sa50
+from tiny_model_helpers import HELD_OUT_SEED, TINY_MODEL, TINY_SEMANTIC, match, msa_sa50, needs_affordable_bfloat16
 
 from pathosam_server._testing.synthetic import make_sample
 from pathosam_server.errors import ModelError
@@ -39,18 +39,8 @@ def _labels(nuclei: list, shape: tuple[int, int]) -> np.ndarray:
     return geometry.rasterize([(k + 1, n.geometry) for k, n in enumerate(nuclei)], shape)
 
 
-# Emulated bfloat16 costs ~3 min a tile on AVX512 cores but over an hour on AVX2-only ones (seen on a
-# 2026-12-02 machine): there the check waits for PATHOSAM_PRECISION_FULL=1 instead of stalling CI.
-_BF16_AFFORDABLE = torch.backends.cpu.get_cpu_capability().startswith("AVX512") or bool(
-    torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()  # type: ignore[attr-defined]
-)
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not _BF16_AFFORDABLE and os.environ.get("PATHOSAM_PRECISION_FULL") != "1",
-    reason="bfloat16 is emulated without AVX512 on this CPU (over an hour a tile); PATHOSAM_PRECISION_FULL=1 runs it",
-)
+@needs_affordable_bfloat16
 def test_bfloat16_encoder_and_decoder_agree_with_float32() -> None:
     from pathosam_server.inference.models import ModelManager, local_spec
 

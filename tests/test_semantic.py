@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tiny_model_helpers import HELD_OUT_SEED, TINY_SEMANTIC
+from tiny_model_helpers import HELD_OUT_SEED, TINY_SEMANTIC, needs_affordable_bfloat16
 
 from pathosam_server._testing.synthetic import make_sample
 from pathosam_server.errors import ModelError
@@ -69,6 +69,7 @@ def test_semantic_decoder_sees_what_patho_sam_feeds_it(tiny_model) -> None:
 
 
 @pytest.mark.slow
+@needs_affordable_bfloat16
 def test_bfloat16_classes_equal_float32_classes(tiny_model) -> None:
     model = tiny_model.get()
     sample = make_sample(HELD_OUT_SEED + 8)
