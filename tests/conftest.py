@@ -1,8 +1,16 @@
 """Shared fixtures: a random-weights checkpoint and a real gRPC server on a free port."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two xdist workers share two cores: one torch/OpenMP thread each keeps both busy without
+    # oversubscription. Set before torch is imported, so every server and Dask worker a test starts
+    # inherits it, and in-process references sum in the same order as the one-thread servers.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["MKL_NUM_THREADS"] = "1"
 
 import grpc
 import numpy as np
@@ -13,6 +21,15 @@ sys.path.insert(0, str(ROOT / "python_server"))
 
 from pathosam_server.grpc_api import pathosam_pb2 as pb  # noqa: E402
 from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread_under_xdist() -> None:
+    """Pin torch to one thread in xdist workers, also where torch was imported before this file set OMP_NUM_THREADS."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
