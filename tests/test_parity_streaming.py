@@ -39,10 +39,12 @@ def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
 @pytest.fixture(scope="module")
 def micro_sam_stub(random_checkpoint):
     """A server whose tiles are stretched per channel as micro-sam's inference does (--tile-normalization
-    micro-sam): with it the pipeline must reproduce micro-sam exactly."""
+    micro-sam) and in float32 as micro-sam computes (on a CPU with AMX/AVX512-BF16 the server's auto
+    precision is bfloat16): with both the pipeline must reproduce micro-sam exactly."""
     from pathosam_server.inference.models import ModelManager, local_spec
 
-    manager = ModelManager([local_spec(random_checkpoint, name="random", tile_normalization="micro-sam")], "cpu")
+    spec = local_spec(random_checkpoint, name="random", tile_normalization="micro-sam", precision="float32")
+    manager = ModelManager([spec], "cpu")
     serving = _serve(manager, 8 * 1024 * 1024)
     yield from _stub(next(serving))
     next(serving, None)  # stops the server
