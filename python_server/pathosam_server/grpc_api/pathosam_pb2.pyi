@@ -123,7 +123,7 @@ class ClassInfo(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., rgb: _Optional[int] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("name", "architecture", "loaded", "available", "is_default", "has_instance_decoder", "has_semantic_decoder", "classes", "default_tile_size", "default_halo", "working_pixel_size_um", "source", "input_edge")
+    __slots__ = ("name", "architecture", "loaded", "available", "is_default", "has_instance_decoder", "has_semantic_decoder", "classes", "default_tile_size", "default_halo", "working_pixel_size_um", "source", "input_edge", "weights", "precision", "class_precision")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
     LOADED_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +137,9 @@ class ModelInfo(_message.Message):
     WORKING_PIXEL_SIZE_UM_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     INPUT_EDGE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    CLASS_PRECISION_FIELD_NUMBER: _ClassVar[int]
     name: str
     architecture: str
     loaded: bool
@@ -150,7 +153,10 @@ class ModelInfo(_message.Message):
     working_pixel_size_um: float
     source: str
     input_edge: int
-    def __init__(self, name: _Optional[str] = ..., architecture: _Optional[str] = ..., loaded: _Optional[bool] = ..., available: _Optional[bool] = ..., is_default: _Optional[bool] = ..., has_instance_decoder: _Optional[bool] = ..., has_semantic_decoder: _Optional[bool] = ..., classes: _Optional[_Iterable[_Union[ClassInfo, _Mapping]]] = ..., default_tile_size: _Optional[int] = ..., default_halo: _Optional[int] = ..., working_pixel_size_um: _Optional[float] = ..., source: _Optional[str] = ..., input_edge: _Optional[int] = ...) -> None: ...
+    weights: _containers.RepeatedCompositeFieldContainer[WeightsFile]
+    precision: str
+    class_precision: str
+    def __init__(self, name: _Optional[str] = ..., architecture: _Optional[str] = ..., loaded: _Optional[bool] = ..., available: _Optional[bool] = ..., is_default: _Optional[bool] = ..., has_instance_decoder: _Optional[bool] = ..., has_semantic_decoder: _Optional[bool] = ..., classes: _Optional[_Iterable[_Union[ClassInfo, _Mapping]]] = ..., default_tile_size: _Optional[int] = ..., default_halo: _Optional[int] = ..., working_pixel_size_um: _Optional[float] = ..., source: _Optional[str] = ..., input_edge: _Optional[int] = ..., weights: _Optional[_Iterable[_Union[WeightsFile, _Mapping]]] = ..., precision: _Optional[str] = ..., class_precision: _Optional[str] = ...) -> None: ...
 
 class Limits(_message.Message):
     __slots__ = ("max_tile_size", "max_message_bytes", "max_concurrent_streams", "max_region_pixels", "max_prompts_per_object", "max_objects_per_prompt", "max_open_calls", "max_work_per_client", "stream_idle_timeout_seconds", "max_prompt_window")
@@ -400,3 +406,15 @@ class PromptResponse(_message.Message):
     digest: str
     embedding_cached: bool
     def __init__(self, nuclei: _Optional[_Iterable[_Union[Nucleus, _Mapping]]] = ..., digest: _Optional[str] = ..., embedding_cached: _Optional[bool] = ...) -> None: ...
+
+class WeightsFile(_message.Message):
+    __slots__ = ("role", "name", "sha256", "bytes")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    name: str
+    sha256: str
+    bytes: int
+    def __init__(self, role: _Optional[str] = ..., name: _Optional[str] = ..., sha256: _Optional[str] = ..., bytes: _Optional[int] = ...) -> None: ...

@@ -33,6 +33,7 @@ from .weights import (
     architecture_of,
     checkpoint_pixel_size,
     fetch_registry,
+    file_sha256,
     is_cached,
     split_state,
     torch_load,
@@ -198,6 +199,7 @@ class LoadedModel:
         semantic_dtype: Autocast dtype of the semantic decoder (None = float32).
         compute_dtype: Autocast dtype of the encoder and the AIS decoder (None = float32).
         device: Torch device string.
+        weights: (role, file path) of every file the model was built from, for provenance hashes.
     """
 
     spec: ModelSpec
@@ -207,6 +209,7 @@ class LoadedModel:
     device: str
     semantic_dtype: Any = None
     compute_dtype: Any = None
+    weights: tuple[tuple[str, Path], ...] = ()
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -233,7 +236,9 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
     # A local semantic decoder is checked first: a wrong file fails in a second, before any large
     # download or model construction.
     sem_state = None
+    files: list[tuple[str, Path]] = []  # what the model is built from, for provenance
     if spec.semantic_decoder is not None:
+        files.append(("semantic_decoder", Path(spec.semantic_decoder)))
         if spec.semantic_sha256:
             verify_sha256(Path(spec.semantic_decoder), spec.semantic_sha256)
         sem_state = load_semantic_decoder_state(Path(spec.semantic_decoder))
@@ -242,11 +247,15 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
         checkpoint, registry_decoder = fetch_registry(spec.name)
     else:
         checkpoint, registry_decoder = spec.checkpoint, None
+    files.insert(0, ("checkpoint", Path(checkpoint)))
     if sem_state is None and spec.semantic_registry:
-        sem_state = load_semantic_decoder_state(fetch_published_semantic_decoder(spec.name))
+        published = fetch_published_semantic_decoder(spec.name)
+        files.append(("semantic_decoder", Path(published)))
+        sem_state = load_semantic_decoder_state(published)
     sam_state, decoder_state = split_state(torch_load(checkpoint, spec.allow_pickle or trusted))
     decoder_path = spec.decoder or registry_decoder
     if decoder_path is not None:
+        files.insert(1, ("decoder", Path(decoder_path)))
         decoder_state = torch_load(Path(decoder_path), spec.allow_pickle or trusted)
     arch = architecture_of(sam_state)
     spec.architecture = arch
@@ -289,6 +298,8 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
         + (f"; classes in {semantic_dtype or torch.float32}" if semantic is not None else "")
         + (f"; fused attention in {fused} encoder blocks" if fused else ""),
     )
+    for _, path in files:
+        file_sha256(path)  # hash once at load, so the first GetInfo does not read gigabytes
     return LoadedModel(
         spec=spec,
         predictor=predictor,
@@ -297,6 +308,7 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
         device=device,
         semantic_dtype=semantic_dtype,
         compute_dtype=compute_dtype,
+        weights=tuple(files),
     )
 
 

@@ -6,8 +6,10 @@ unpickled for hash-checked registry files or when the operator allows it explici
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Optional
@@ -51,6 +53,40 @@ def checkpoint_pixel_size(path: Path, name: str) -> float:
     if known:
         log.info("'%s' holds micro-sam's %s weights: PathoSAM's %g um per pixel", path, known, PATHOSAM_PIXEL_SIZE_UM)
     return PATHOSAM_PIXEL_SIZE_UM if known else 0.0
+
+
+_SHA256_CACHE: dict[tuple[str, int, int], str] = {}
+_SHA256_LOCK = threading.Lock()
+
+
+def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    """SHA-256 (hex) of a weights file, streamed in chunks and cached per path, mtime and size.
+
+    Provenance stamps every run with the hashes of its weights; the cache keeps that from re-reading
+    a multi-GB checkpoint per run, and a changed file (new mtime or size) is hashed again.
+
+    Args:
+        path: The file.
+        chunk_bytes: Read size.
+
+    Returns:
+        The lowercase hex digest.
+    """
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    key = (str(resolved), stat.st_mtime_ns, stat.st_size)
+    with _SHA256_LOCK:
+        cached = _SHA256_CACHE.get(key)
+    if cached is not None:
+        return cached
+    digest = hashlib.sha256()
+    with open(resolved, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_bytes), b""):
+            digest.update(chunk)
+    value = digest.hexdigest()
+    with _SHA256_LOCK:
+        _SHA256_CACHE[key] = value
+    return value
 
 
 def registry_digests() -> dict[str, str]:

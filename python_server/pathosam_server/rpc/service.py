@@ -27,7 +27,9 @@ from ..grpc_api import pathosam_pb2_grpc as pb_grpc
 from ..inference.embedding_cache import EmbeddingCache
 from ..inference.models import LoadedModel, ModelManager, is_cached
 from ..inference.pipeline import TileJob, TileResult, oversized, segment_tile
+from ..inference.precision import dtype_name
 from ..inference.prompts import segment_prompts, window_embedding
+from ..inference.weights import file_sha256
 from ..records import Params, Rect
 from . import calls, wire
 from .admission import Admission, Limits, RefusalLog, client_of
@@ -132,6 +134,8 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
                 source=spec.source,
                 input_edge=spec.input_edge,
             )
+            if model is not None:
+                _describe_loaded(m, model)
             if classifies:
                 for cid, cname in CLASS_NAMES.items():
                     m.classes.add(id=cid, name=cname, rgb=CLASS_COLOURS[cid])
@@ -365,3 +369,15 @@ class _Summary:
             nuclei_dropped_at_seams=self.dropped_at_seams,
             tiles_skipped=self.skipped,
         )
+
+
+def _describe_loaded(info: pb.ModelInfo, model: LoadedModel) -> None:
+    """Provenance of a loaded model in its ModelInfo: its files' SHA-256 and the arithmetic it runs in.
+
+    The hashes are computed once per file (``file_sha256`` caches them), so GetInfo stays cheap.
+    """
+    for role, path in model.weights:
+        info.weights.add(role=role, name=path.name, sha256=file_sha256(path), bytes=path.stat().st_size)
+    info.precision = dtype_name(model.compute_dtype)
+    if model.semantic_decoder is not None:
+        info.class_precision = dtype_name(model.semantic_dtype)
