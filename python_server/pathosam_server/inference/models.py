@@ -199,7 +199,8 @@ class LoadedModel:
         semantic_dtype: Autocast dtype of the semantic decoder (None = float32).
         compute_dtype: Autocast dtype of the encoder and the AIS decoder (None = float32).
         device: Torch device string.
-        weights: (role, file path) of every file the model was built from, for provenance hashes.
+        weights: (role, file name, SHA-256, bytes) of every file the model was built from, taken at load
+            so provenance names the file the model really came from, even if it changes on disk later.
     """
 
     spec: ModelSpec
@@ -209,7 +210,7 @@ class LoadedModel:
     device: str
     semantic_dtype: Any = None
     compute_dtype: Any = None
-    weights: tuple[tuple[str, Path], ...] = ()
+    weights: tuple[tuple[str, str, str, int], ...] = ()
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -298,8 +299,7 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
         + (f"; classes in {semantic_dtype or torch.float32}" if semantic is not None else "")
         + (f"; fused attention in {fused} encoder blocks" if fused else ""),
     )
-    for _, path in files:
-        file_sha256(path)  # hash once at load, so the first GetInfo does not read gigabytes
+    hashed = tuple((role, p.name, file_sha256(p), p.stat().st_size) for role, p in files)
     return LoadedModel(
         spec=spec,
         predictor=predictor,
@@ -308,7 +308,7 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
         device=device,
         semantic_dtype=semantic_dtype,
         compute_dtype=compute_dtype,
-        weights=tuple(files),
+        weights=hashed,
     )
 
 

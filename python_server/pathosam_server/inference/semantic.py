@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -13,6 +12,7 @@ from scipy import ndimage
 
 from ..classes import NUM_CLASSES
 from ..errors import ModelError
+from .weights import file_sha256
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 
@@ -62,16 +62,13 @@ def fetch_published_semantic_decoder(model: str) -> Path:
 
 def verify_sha256(path: Path, expected: str) -> None:
     """Refuse a local decoder file whose sha256 differs from the published one."""
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
+        actual = file_sha256(path)  # cached: the provenance record at load reuses this hash
     except OSError as err:
         raise ModelError(f"cannot read semantic decoder '{path}': {err}") from err
-    if digest.hexdigest() != expected:
+    if actual != expected:
         raise ModelError(
-            f"semantic decoder '{path}' has sha256 {digest.hexdigest()[:16]}..., but PathoSAM publishes "
+            f"semantic decoder '{path}' has sha256 {actual[:16]}..., but PathoSAM publishes "
             f"{expected[:16]}...: the file is corrupt or a different decoder"
         )
 

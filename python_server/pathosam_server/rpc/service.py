@@ -29,7 +29,6 @@ from ..inference.models import LoadedModel, ModelManager, is_cached
 from ..inference.pipeline import TileJob, TileResult, oversized, segment_tile
 from ..inference.precision import dtype_name
 from ..inference.prompts import segment_prompts, window_embedding
-from ..inference.weights import file_sha256
 from ..records import Params, Rect
 from . import calls, wire
 from .admission import Admission, Limits, RefusalLog, client_of
@@ -374,10 +373,10 @@ class _Summary:
 def _describe_loaded(info: pb.ModelInfo, model: LoadedModel) -> None:
     """Provenance of a loaded model in its ModelInfo: its files' SHA-256 and the arithmetic it runs in.
 
-    The hashes are computed once per file (``file_sha256`` caches them), so GetInfo stays cheap.
+    The hashes were taken when the model was loaded, so GetInfo reads no file.
     """
-    for role, path in model.weights:
-        info.weights.add(role=role, name=path.name, sha256=file_sha256(path), bytes=path.stat().st_size)
+    for role, name, sha256, size in model.weights:
+        info.weights.add(role=role, name=name, sha256=sha256, bytes=size)
     info.precision = dtype_name(model.compute_dtype)
     if model.semantic_decoder is not None:
         info.class_precision = dtype_name(model.semantic_dtype)
