@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import hmac
 import logging
 import signal
@@ -115,8 +116,14 @@ def create_server(
 
 
 def serve_forever(server: grpc.Server, health_servicer: health.HealthServicer, grace: float = 10.0) -> None:
-    """Start the server and block until SIGINT/SIGTERM, then drain for ``grace`` seconds."""
+    """Start the server and block until SIGINT/SIGTERM, then drain for ``grace`` seconds.
+
+    SIGUSR1 writes every thread's stack to stderr (the server keeps running): how to see where a server
+    that does not answer, or does not stop, is waiting.
+    """
     stop = threading.Event()
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     def on_signal(signum: int, frame: object) -> None:
         log.info("signal %s: shutting down (grace %.0f s)", signum, grace)
@@ -128,3 +135,4 @@ def serve_forever(server: grpc.Server, health_servicer: health.HealthServicer, g
     stop.wait()
     health_servicer.enter_graceful_shutdown()
     server.stop(grace).wait()
+    log.info("stopped")
