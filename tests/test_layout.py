@@ -12,7 +12,7 @@ from conftest import ROOT
 PACKAGE = ROOT / "python_server" / "pathosam_server"
 # Rooms from the bottom up; a module may import its own room and rooms below it. The plain-data modules
 # at the top of the package (records, classes, errors, files) form the floor.
-LAYERS = ["", "geometry", "formats", "inference", "rpc", "batch", "cli"]
+LAYERS = ["", "geometry", "analysis", "formats", "inference", "rpc", "batch", "cli"]
 FLOOR = {"records", "classes", "errors", "files", "__init__"}
 TORCH_FREE = [
     "pathosam_server.records", "pathosam_server.classes", "pathosam_server.errors", "pathosam_server.files",
@@ -21,7 +21,7 @@ TORCH_FREE = [
     "pathosam_server.batch.ledger", "pathosam_server.batch.journal", "pathosam_server.batch.sources",
     "pathosam_server.batch.run", "pathosam_server.batch.runner", "pathosam_server.rpc.client",
     "pathosam_server.formats.overlay", "pathosam_server.batch.qc", "pathosam_server.batch.report",
-    "pathosam_server.batch.tables",
+    "pathosam_server.batch.tables", "pathosam_server.analysis.measure", "pathosam_server.analysis.stains",
     "pathosam_server.cli",
 ]
 

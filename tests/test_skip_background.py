@@ -106,7 +106,9 @@ def test_batches_count_skipped_tiles_in_process_on_a_pool_and_in_the_csv(tmp_pat
         f.seek(0)
         (row,) = list(csv.DictReader(f))
     assert header[:6] == ["image", "status", "reader", "pixel_size_um", "regions", "tiles"]
-    assert header[-2:] == ["seconds", "tiles_skipped"] and row["tiles_skipped"] == "1"
+    from pathosam_server.batch.tables import PROVENANCE_COLUMNS
+    assert header[-8:] == ["seconds", "tiles_skipped", *PROVENANCE_COLUMNS] and row["tiles_skipped"] == "1"
+    assert row["model"] and len(row["weights_sha256"].split(";")[0].split("=")[1]) == 64
 
     pool = ServerPool([tiny_server], "", Params(skip_background=True), None, None, None)
     try:

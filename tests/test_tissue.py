@@ -14,7 +14,7 @@ from pathosam_server.cli.common import CliError, params, resolve_skip_background
 from pathosam_server.grpc_api import pathosam_pb2 as pb
 from pathosam_server.inference import tissue
 from pathosam_server.records import Params
-from pathosam_server.rpc import wire
+from pathosam_server.rpc import params_wire
 
 
 def _glass(seed: int = 0, shape: tuple[int, int] = (512, 512), level: float | None = None, noise: float = 4.0):
@@ -83,10 +83,10 @@ def test_mask_dilates_around_tissue_and_block_means_are_exact() -> None:
 
 
 def test_skip_background_travels_and_unset_is_off() -> None:
-    assert not wire.params_from_proto(pb.SegmentParams(), Params()).skip_background  # older clients: unchanged
-    assert wire.params_from_proto(pb.SegmentParams(skip_background=True), Params()).skip_background
-    assert not wire.params_from_proto(pb.SegmentParams(skip_background=False), Params(skip_background=True)).skip_background
-    msg = pb.SegmentParams.FromString(wire.params_to_proto(Params(skip_background=True)).SerializeToString())
+    assert not params_wire.params_from_proto(pb.SegmentParams(), Params()).skip_background  # older clients: unchanged
+    assert params_wire.params_from_proto(pb.SegmentParams(skip_background=True), Params()).skip_background
+    assert not params_wire.params_from_proto(pb.SegmentParams(skip_background=False), Params(skip_background=True)).skip_background
+    msg = pb.SegmentParams.FromString(params_wire.params_to_proto(Params(skip_background=True)).SerializeToString())
     assert msg.HasField("skip_background") and msg.skip_background
     done = pb.TileDone.FromString(pb.TileDone(index=3, skipped=True).SerializeToString())
     summary = pb.RegionSummary.FromString(pb.RegionSummary(tiles=9, tiles_skipped=4).SerializeToString())

@@ -5,7 +5,7 @@ No torch and no gRPC here, so geometry, formats and batches can import these typ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -62,6 +62,13 @@ class Params:
         all_class_probabilities: Report every class mean, not only the winner.
         skip_background: Do not encode tiles that hold no tissue (``inference.tissue``); off by default,
             so a request that does not ask gets every tile encoded as before.
+        measure_shape: Add QuPath's shape measurements (``analysis.shape``) to every nucleus (and cell).
+        measure_intensity: Add H&E stain statistics by colour deconvolution (``analysis.stains``).
+        stains: Stain vectors for the intensities (None = QuPath's "H&E default").
+        pixel_size_um: Level-0 pixel size of the image in µm (0 = uncalibrated: measurements in px).
+        cell_expansion: Grow each nucleus into a cell by this distance (µm when calibrated, level-0 px
+            otherwise; 0 = nuclei only).
+        cell_constrain_scale: Keep each cell inside its nucleus scaled by this factor (0 = no limit).
     """
 
     classify: bool = True
@@ -72,6 +79,20 @@ class Params:
     foreground_threshold: float = 0.5
     all_class_probabilities: bool = False
     skip_background: bool = False
+    measure_shape: bool = False
+    measure_intensity: bool = False
+    stains: Any = None
+    pixel_size_um: float = 0.0
+    cell_expansion: float = 0.0
+    cell_constrain_scale: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters as JSON-ready values (stains by their description), for provenance."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.describe() if f.name == "stains" and value is not None else value
+        return out
 
     def updated(self, **changes: Any) -> Params:
         """A copy with the given (non-None) fields replaced."""
@@ -94,6 +115,8 @@ class NucleusRecord:
         class_name: Its name ("" = no class).
         class_probability: Mean probability of that class over the nucleus's pixels.
         class_probabilities: Every class's mean (index 0 background), when asked for.
+        measurements: QuPath-named measurements ("Area µm^2", "Hematoxylin: Mean", ...), when asked for.
+        cell_geometry: Level-0 outline of the cell grown from this nucleus (None = no cell).
     """
 
     geometry: Any
@@ -106,6 +129,8 @@ class NucleusRecord:
     class_name: str = ""
     class_probability: float = 0.0
     class_probabilities: Optional[np.ndarray] = None
+    measurements: dict[str, float] = field(default_factory=dict)
+    cell_geometry: Any = None
 
 
 @dataclass(frozen=True)

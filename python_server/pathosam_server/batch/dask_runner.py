@@ -245,6 +245,8 @@ class DaskRunner:
         spec.check_tiles(self.tile_size, self.halo)
         # the same identity as in process: the same nuclei, so a ledger of either resumes the other
         self.identity = {"model": spec.name, "source": spec.source, "semantic": str(spec.semantic_decoder or "")}
+        self._spec = spec
+        self._weights: Optional[list[dict[str, Any]]] = None
         self.class_colours = {CLASS_NAMES[c]: rgb for c, rgb in CLASS_COLOURS.items()}
         self.tiles_per_worker: Counter[str] = Counter()
         self.stats = FanoutStats()
@@ -279,6 +281,35 @@ class DaskRunner:
         return run_in_order(
             source, plans, downsample, submit, self.window(), on_tile, self.tiles_per_worker, self.stats
         )
+
+    def provenance(self) -> dict[str, Any]:
+        """The model's local files hashed here (the workers load the same ones), the precision asked for,
+        this package's version and the parameters."""
+        from .. import __version__
+        from ..inference.weights import file_sha256
+
+        spec = self._spec
+        if self._weights is None:
+            files = [
+                ("checkpoint", spec.checkpoint),
+                ("decoder", spec.decoder),
+                ("semantic_decoder", spec.semantic_decoder),
+            ]
+            self._weights = [
+                {"role": r, "name": p.name, "sha256": file_sha256(p), "bytes": p.stat().st_size}
+                for r, p in files
+                if p is not None and Path(p).is_file()
+            ]
+        return {
+            "model": spec.name,
+            "architecture": spec.architecture,
+            "weights": self._weights,
+            "server_version": __version__,
+            "precision": f"{spec.precision} (asked; decided on each worker)",
+            "class_precision": spec.class_precision,
+            "working_pixel_size_um": spec.pixel_size_um,
+            "params": self.params.as_dict(),
+        }
 
     def close(self) -> None:
         """Close the client and the cluster this runner started."""

@@ -179,7 +179,7 @@ class ServerPool:
         self.params = params
         self.timeout = timeout
         self.description = addresses[0] if len(addresses) == 1 else f"pool of {len(addresses)} servers"
-        infos, self.window = self._preflight(addresses, model, token, tls_ca)
+        infos, self.window, self.server_version = self._preflight(addresses, model, token, tls_ca)
         first = infos[0]
         self.model = first.name
         self.tile_size = tile_size or first.default_tile_size
@@ -191,6 +191,15 @@ class ServerPool:
                 f"{first.name} on the servers: choose tile + 2 x halo <= {edge} (tiles are padded, never rescaled)"
             )
         self.identity = {"model": first.name, "source": first.source, "classes": bool(first.has_semantic_decoder)}
+        self._origin = {
+            "model": first.name,
+            "architecture": first.architecture,
+            "weights": [{"role": w.role, "name": w.name, "sha256": w.sha256, "bytes": w.bytes} for w in first.weights],
+            "server_version": self.server_version,
+            "precision": first.precision,
+            "class_precision": first.class_precision,
+            "working_pixel_size_um": first.working_pixel_size_um,
+        }
         self.class_colours = {c.name: c.rgb for c in first.classes} or {
             CLASS_NAMES[c]: v for c, v in CLASS_COLOURS.items()
         }
@@ -201,13 +210,14 @@ class ServerPool:
     @staticmethod
     def _preflight(
         addresses: Sequence[str], model: str, token: Optional[str], tls_ca: Optional[bytes]
-    ) -> tuple[list[Any], int]:
+    ) -> tuple[list[Any], int, str]:
         """Ask each server (one by one) for its model and limits: wrong tokens and models fail before any tile.
 
         Returns:
-            (model info of each server that answered, how many tiles the pool takes at once).
+            (model info of each server that answered, how many tiles the pool takes at once, the first
+            answering server's version).
         """
-        infos, down, window = [], [], 0
+        infos, down, window, versions = [], [], 0, []
         for address in addresses:
             with PathoSamClient(address, token, tls_ca=tls_ca) as one:
                 try:
@@ -217,6 +227,7 @@ class ServerPool:
                     down.append(str(err))
                     continue
                 infos.append(one.model_info(model, info=info))
+                versions.append(info.server_version)
                 limits = info.limits
                 window += max(1, min(limits.max_work_per_client or 2, limits.max_concurrent_streams or 2))
         if not infos:
@@ -227,7 +238,7 @@ class ServerPool:
                     "%s serves %s from %s, %s serves it from %s: results may differ between tiles",
                     addresses[0], infos[0].name, infos[0].source, address, m.source,
                 )  # fmt: skip
-        return infos, window
+        return infos, window, versions[0]
 
     @property
     def tiles_skipped(self) -> int:
@@ -246,6 +257,10 @@ class ServerPool:
             return _Pending(call, self.description)
 
         return run_in_order(source, plans, downsample, submit, self.window, on_tile, self.tiles_per_worker, self.stats)
+
+    def provenance(self) -> dict[str, Any]:
+        """The servers' model files and hashes and precision (from GetInfo), their version and the parameters."""
+        return {**self._origin, "params": self.params.as_dict()}
 
     def close(self) -> None:
         """Close the channel."""

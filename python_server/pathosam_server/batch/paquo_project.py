@@ -106,8 +106,8 @@ def recover_project(project_dir: Path) -> None:
         recover(journal.parent)
 
 
-def _detection(geometry: Any, path_class: Any, measurements: dict, probability: float) -> Any:
-    """A paquo detection whose ROI uses QuPath's own geometry factory.
+def _detection(geometry: Any, path_class: Any, measurements: dict, probability: float, cell: Any = None) -> Any:
+    """A paquo detection (a cell when ``cell`` is its outline) whose ROIs use QuPath's own geometry factory.
 
     paquo's ``from_shapely`` reads the WKB with a default JTS factory (floating precision): every
     multi-part or holed nucleus then becomes a ``GeometryROI`` that logs a precision-model warning
@@ -115,16 +115,36 @@ def _detection(geometry: Any, path_class: Any, measurements: dict, probability: 
     makes itself. Reading with ``GeometryTools.getDefaultFactory()`` gives QuPath's 0.01 px grid.
     """
     from paquo.java import GeometryTools, PathObjects, WKBReader
-    from paquo.pathobjects import QuPathPathDetectionObject
+    from paquo.pathobjects import QuPathPathCellObject, QuPathPathDetectionObject
 
-    jts = WKBReader(GeometryTools.getDefaultFactory()).read(shapely.to_wkb(geometry))
-    roi = GeometryTools.geometryToROI(jts, None)  # None: the default plane
-    java_obj = PathObjects.createDetectionObject(roi, path_class.java_object if path_class is not None else None)
+    reader = WKBReader(GeometryTools.getDefaultFactory())
+    roi = GeometryTools.geometryToROI(reader.read(shapely.to_wkb(geometry)), None)  # None: the default plane
+    jclass = path_class.java_object if path_class is not None else None
+    if cell is None:
+        java_obj = PathObjects.createDetectionObject(roi, jclass)
+    else:  # QuPath's cell: the cell outline is its ROI, the nucleus its nucleus ROI, the class on the cell
+        cell_roi = GeometryTools.geometryToROI(reader.read(shapely.to_wkb(cell)), None)
+        java_obj = PathObjects.createCellObject(cell_roi, roi, jclass, None)
     if not math.isnan(probability):
         java_obj.setPathClass(java_obj.getPathClass(), probability)
-    det = QuPathPathDetectionObject(java_obj)
+    det = QuPathPathDetectionObject(java_obj) if cell is None else QuPathPathCellObject(java_obj)
     det.measurements.update(measurements)
     return det
+
+
+def provenance_metadata(p: dict) -> dict[str, str]:
+    """The run's provenance as the entry's metadata (QuPath keeps string values only)."""
+    if not p:
+        return {}
+    params = p.get("params") or {}
+    return {
+        "PathoSAM model": f"{p.get('model', '')} ({p.get('architecture', '')})",
+        "PathoSAM weights sha256": "; ".join(f"{w['role']}={w['sha256']}" for w in p.get("weights", [])),
+        "PathoSAM version": str(p.get("server_version", "")),
+        "PathoSAM precision": str(p.get("precision", "")),
+        "PathoSAM tiles": f"{p.get('tile_size', '')} + {p.get('halo', '')} halo",
+        "PathoSAM parameters": json.dumps(params, sort_keys=True),
+    }
 
 
 class QuPathImage:
@@ -216,11 +236,13 @@ class QuPathImage:
                 measurements = {SCORE_MEASUREMENT: float(n.score)}
                 if n.class_name:
                     measurements[PROBABILITY_MEASUREMENT] = float(n.class_probability)
+                measurements.update({k: float(v) for k, v in n.measurements.items() if math.isfinite(v)})
                 det = _detection(
                     n.geometry,
                     classes.get(n.class_name),
                     measurements,
                     float(n.class_probability) if n.class_name else math.nan,
+                    n.cell_geometry,
                 )
                 if region.handle is not None:
                     below(region.handle.java_object, det.java_object, False)
@@ -229,6 +251,8 @@ class QuPathImage:
                 else:
                     jh.addPathObjectWithoutUpdate(det.java_object)
         self.entry.properties[DONE_PROPERTY] = json.dumps({"settings": result.settings, "info": result.info})
+        for key, value in provenance_metadata(result.info.get("provenance") or {}).items():
+            self.entry.metadata[key] = value  # shown in QuPath's project list and readable by scripts
         hierarchy.flush(invalidate_proxy_cache=True)  # one change event: marks the ImageData as changed
         with guarded(
             Path(str(self.entry.entry_path)), {"data.qpdata": "link", "summary.json": "copy", "server.json": "copy"}

@@ -14,6 +14,7 @@ property in 1. So every image ends up written exactly once.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import logging
 import re
@@ -27,12 +28,14 @@ from typing import Any, Optional
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ..analysis.measure import halo_problem, wanted
 from ..classes import UNCLASSIFIED
 from ..errors import ImageReadError
 from ..formats.geojson import write_geojson
 from ..formats.overlay import write_overlay
 from ..formats.slide import describe
-from ..records import NucleusRecord
+from ..geometry.polygons import polygonal_part
+from ..records import NucleusRecord, Params
 from .ledger import Ledger, settings_hash
 from .qc import qc_info, region_box
 from .report import tissue_area
@@ -92,6 +95,7 @@ class ImageReport:
     reader: str = ""  # reader:format that read the pixels, e.g. openslide:aperio
     pixel_size_um: Optional[float] = None  # the calibration the downsample was derived from (None: uncalibrated)
     tiles_skipped: int = 0  # of ``tiles``: held no tissue, not encoded (Params.skip_background)
+    provenance: dict = field(default_factory=dict)  # what made the nuclei (Runner.provenance + tiles)
 
     @property
     def total(self) -> int:
@@ -113,6 +117,19 @@ def batch_settings(runner: Runner, options: BatchOptions) -> dict:
         "pixel_size_um": options.pixel_size_um,
         "regions": str(options.regions),
         "params": {"classify": p.classify, "simplify": p.simplify_tolerance, "min_size": p.min_size},
+        # only when asked for, so that ledgers of earlier runs (nuclei only) still match
+        **({"analysis": _analysis_settings(p)} if wanted(p) else {}),
+    }
+
+
+def _analysis_settings(p: Params) -> dict:
+    """The measurement and cell options, for the ledger's settings hash."""
+    return {
+        "shape": p.measure_shape,
+        "intensity": p.measure_intensity,
+        "stains": p.stains.describe() if p.stains is not None else None,
+        "cell_expansion": p.cell_expansion,
+        "cell_constrain_scale": p.cell_constrain_scale,
     }
 
 
@@ -161,6 +178,10 @@ def clip_to_roi(nuclei: Iterable[NucleusRecord], roi: BaseGeometry) -> list[Nucl
                 continue
             n.geometry = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
             n.area = float(n.geometry.area)
+            # the server measured the whole nucleus: figures that no longer describe the outline go
+            n.measurements = {}
+            if n.cell_geometry is not None:
+                n.cell_geometry = polygonal_part(n.cell_geometry.intersection(roi))
         out.append(n)
     return out
 
@@ -207,7 +228,13 @@ def run_batch(
     """
     images = [im for im in source.images() if fnmatch.fnmatchcase(im.name, options.image_pattern)]
     batch = _BatchRun(
-        runner, options, ledger, settings_hash(batch_settings(runner, options)), classes or {}, geojson_names(images)
+        runner,
+        options,
+        ledger,
+        settings_hash(batch_settings(runner, options)),
+        classes or {},
+        geojson_names(images),
+        runner.params,
     )
     reports = []
     overall = _bar(options.quiet, total=len(images), unit="image", desc="images", position=0)
@@ -236,6 +263,7 @@ def _done_report(name: str, rec: Optional[dict], status: str) -> ImageReport:
         rec.get("reader", ""),
         rec.get("pixel_size_um"),
         rec.get("tiles_skipped", 0),
+        rec.get("provenance") or {},
     )
 
 
@@ -249,6 +277,7 @@ class _BatchRun:
     settings: str
     classes: dict[str, Any]
     names: dict[str, str]  # GeoJSON file name per image key
+    base_params: Params = field(default_factory=Params)  # the run's parameters before each image's calibration
 
     def process(self, image: BatchImage) -> ImageReport:
         """Skip, or segment and write, one image (the order of work in the module docstring)."""
@@ -288,6 +317,13 @@ class _BatchRun:
         report.pixel_size_um = image.pixel_size_um()
         if not regions:
             return report
+        # measurements and cells are in µm where this image is calibrated: the parameters follow the image
+        params = dataclasses.replace(self.base_params, pixel_size_um=report.pixel_size_um or 0.0)
+        problem = halo_problem(params, runner.halo, downsample)
+        if problem:
+            report.status = f"failed: {problem} (--halo)"
+            return report
+        runner.params = params
         plans = plan_regions(
             [r.rect for r in regions], downsample, runner.tile_size, runner.halo, pixels.width, pixels.height
         )
@@ -313,6 +349,7 @@ class _BatchRun:
         for group in found:
             report.per_class.update(n.class_name or UNCLASSIFIED for n in group)
         report.seconds = time.perf_counter() - t0
+        report.provenance = {**runner.provenance(), "tile_size": runner.tile_size, "halo": runner.halo}
         info = {
             "regions": report.regions,
             "tiles": report.tiles,
@@ -323,6 +360,7 @@ class _BatchRun:
             "reader": report.reader,
             "pixel_size_um": report.pixel_size_um,
             "tiles_skipped": report.tiles_skipped,
+            "provenance": report.provenance,
         }
         nuclei = [n for group in found for n in group]
         if options.qc:
@@ -333,7 +371,7 @@ class _BatchRun:
             write_overlay(options.overlay_dir / name, pixels, box, nuclei, options.overlay_downsample)
         if any(o.startswith("geojson:") for o in needed):
             assert options.geojson_dir is not None  # a geojson output is only wanted with a folder
-            write_geojson(nuclei, options.geojson_dir / self.names[image.key])
+            write_geojson(nuclei, options.geojson_dir / self.names[image.key], report.provenance)
         if "project" in needed:
             image.write(
                 ProjectWrite(regions, found, self.settings, options.replace or options.force, self.classes, info)

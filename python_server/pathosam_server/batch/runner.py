@@ -42,6 +42,10 @@ class Runner(Protocol):
         """Segment every region; one nucleus list per region."""
         ...
 
+    def provenance(self) -> dict[str, Any]:
+        """What makes this runner's nuclei (``inference.provenance.describe``'s keys), with its current params."""
+        ...
+
     def close(self) -> None:
         """Release servers or models."""
         ...
@@ -123,6 +127,12 @@ class InProcessRunner:
                 plan_tiles(rect, downsample, self.tile_size, self.halo, source.width, source.height)
             )
         return out
+
+    def provenance(self) -> dict[str, Any]:
+        """The loaded model's files and hashes, precision, this package's version and the parameters."""
+        from ..inference.provenance import describe
+
+        return describe(self._manager.get(), self.params)
 
     def close(self) -> None:
         """Nothing to release."""

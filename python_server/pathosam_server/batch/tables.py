@@ -51,11 +51,32 @@ def summary_table(reports: Sequence[ImageReport]) -> str:
     return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, rows)])
 
 
+PROVENANCE_COLUMNS = ("model", "weights_sha256", "server_version", "precision", "measurements", "cell_expansion")
+
+
+def provenance_cells(p: dict) -> list[str]:
+    """The provenance columns of one image (empty cells for an image that did not run)."""
+    if not p:
+        return [""] * len(PROVENANCE_COLUMNS)
+    params = p.get("params") or {}
+    kinds = (("shape", "measure_shape"), ("intensity", "measure_intensity"))
+    measured = [name for name, key in kinds if params.get(key)]
+    return [
+        str(p.get("model", "")),
+        ";".join(f"{w['role']}={w['sha256']}" for w in p.get("weights", [])),
+        str(p.get("server_version", "")),
+        str(p.get("precision", "")),
+        ",".join(measured),
+        f"{params.get('cell_expansion', 0):g}",
+    ]
+
+
 def write_csv(reports: Sequence[ImageReport], path: Path) -> None:
     """The per-image, per-class counts as CSV, written atomically.
 
     Columns: image, status, reader, pixel_size_um, regions, tiles, downsample, one per class, total, seconds,
-    then tiles_skipped (appended last so that readers of the earlier columns keep working).
+    then tiles_skipped, then the provenance: model, weights_sha256 (role=hash, ';'-separated), server_version,
+    precision, measurements, cell_expansion (appended last so that readers of the earlier columns keep working).
     """
     classes = sorted({c for r in reports for c in r.per_class}, key=lambda c: (c == UNCLASSIFIED, c))
     buf = io.StringIO()
@@ -73,6 +94,7 @@ def write_csv(reports: Sequence[ImageReport], path: Path) -> None:
             "total",
             "seconds",
             "tiles_skipped",
+            *PROVENANCE_COLUMNS,
         ]
     )
     for r in reports:
@@ -89,6 +111,7 @@ def write_csv(reports: Sequence[ImageReport], path: Path) -> None:
                 r.total,
                 f"{r.seconds:.1f}",
                 r.tiles_skipped,
+                *provenance_cells(r.provenance),
             ]
         )
     atomic_write(path, buf.getvalue())

@@ -17,6 +17,7 @@ from ..batch.tables import summary_table, write_csv
 from ..errors import RunnerError
 from .common import (
     CliError,
+    add_measure_args,
     add_model_args,
     add_overlay_args,
     add_segment_args,
@@ -84,6 +85,7 @@ def add_parser(sub: Any) -> None:
     )
     add_segment_args(b)
     add_skip_background_arg(b, "on for --regions whole, off for annotations: they already are tissue")
+    add_measure_args(b, image_pixel_size=False)
     b.add_argument(
         "--server",
         action="append",

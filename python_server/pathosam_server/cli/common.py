@@ -90,6 +90,62 @@ def add_segment_args(p: argparse.ArgumentParser, min_size_help: str = "minimum n
     p.add_argument("--min-size", type=int, default=None, help=min_size_help)
 
 
+MEASUREMENTS = ("shape", "intensity")
+
+
+def add_measure_args(p: argparse.ArgumentParser, image_pixel_size: bool = True) -> None:
+    """``--measure``, ``--cell-expansion``, ``--cell-constrain-scale`` (and ``--image-pixel-size-um``).
+
+    Args:
+        p: The subcommand's parser.
+        image_pixel_size: Offer ``--image-pixel-size-um`` (one image; a batch reads each image's own).
+    """
+    g = p.add_argument_group("measurements and cells (computed by the model's process, QuPath's names)")
+    g.add_argument(
+        "--measure",
+        default="",
+        metavar="LIST",
+        help="comma-separated: shape (area, length, circularity, solidity, max/min diameter), intensity "
+        "(H&E hematoxylin/eosin optical density by colour deconvolution), or all; default none",
+    )
+    g.add_argument(
+        "--cell-expansion",
+        type=float,
+        default=None,
+        help="grow each nucleus into a cell by this distance (µm when the image is calibrated, else px; "
+        "default 0 = nuclei only); the halo must be at least 2 x the distance",
+    )
+    g.add_argument(
+        "--cell-constrain-scale",
+        type=float,
+        default=None,
+        help="keep each cell inside its nucleus scaled by this factor (>= 1; default no limit)",
+    )
+    if not image_pixel_size:
+        return
+    g.add_argument(
+        "--image-pixel-size-um",
+        type=float,
+        default=None,
+        help="the image's level-0 pixel size, for files without calibration (default: the file's own)",
+    )
+
+
+def measure_choice(text: str) -> tuple[bool, bool]:
+    """``--measure`` as (shape, intensity).
+
+    Raises:
+        CliError: An unknown name.
+    """
+    names = {t.strip().lower() for t in text.split(",") if t.strip()}
+    if "all" in names:
+        names = (names - {"all"}) | set(MEASUREMENTS)
+    unknown = names - set(MEASUREMENTS)
+    if unknown:
+        raise CliError(f"--measure takes shape, intensity or all (comma-separated), not {', '.join(sorted(unknown))}")
+    return "shape" in names, "intensity" in names
+
+
 def add_skip_background_arg(p: argparse.ArgumentParser, default: str) -> None:
     """``--skip-background / --no-skip-background`` (None when neither is given: the command decides).
 
@@ -199,11 +255,22 @@ def params(args: argparse.Namespace) -> Params:
     Returns:
         The parameters.
     """
+    shape, intensity = measure_choice(getattr(args, "measure", "") or "")
+    expansion = getattr(args, "cell_expansion", None)
+    scale = getattr(args, "cell_constrain_scale", None)
+    if expansion is not None and not 0 <= expansion <= 1000:
+        raise CliError(f"--cell-expansion must be in [0, 1000], got {expansion}")
+    if scale is not None and not (scale == 0 or 1 <= scale <= 100):
+        raise CliError(f"--cell-constrain-scale must be 0 (no limit) or in [1, 100], got {scale}")
     return Params().updated(
         classify=False if getattr(args, "no_classes", False) else None,
         simplify_tolerance=getattr(args, "simplify", None),
         min_size=getattr(args, "min_size", None),
         skip_background=getattr(args, "skip_background", None),
+        measure_shape=shape or None,
+        measure_intensity=intensity or None,
+        cell_expansion=expansion,
+        cell_constrain_scale=scale,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from .common import (
     CliError,
+    add_measure_args,
     add_model_args,
     add_overlay_args,
     add_segment_args,
@@ -44,6 +45,7 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--downsample", type=float, default=1.0, help="level-0 pixels per working pixel")
     add_segment_args(g)
     add_skip_background_arg(g, "on for the whole image, off with --region")
+    add_measure_args(g)
     add_overlay_args(g)
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_model_args(g)
@@ -61,10 +63,13 @@ def run(args: argparse.Namespace) -> int:
     """
     from tqdm import tqdm
 
+    from ..analysis.measure import expansion_tile_px
     from ..batch.ledger import settings_hash
     from ..formats.partial import PartialOutput
     from ..formats.readers import open_image
     from ..geometry.seams import SeamGuard
+    from ..inference import provenance
+    from ..inference.provenance import params_dict
     from ..inference.regions import segment_region
     from ..records import Rect
 
@@ -80,6 +85,17 @@ def run(args: argparse.Namespace) -> int:
     check_overlay_args(args)
     manager = model_manager(args)
     spec = manager.specs[manager.default]
+    calibration = args.image_pixel_size_um if args.image_pixel_size_um is not None else source.pixel_size_um
+    if calibration is not None and not 0 <= calibration <= 1000:
+        raise CliError(f"--image-pixel-size-um must be in [0, 1000], got {calibration}")
+    run_params = params(args).updated(pixel_size_um=calibration)
+    halo = spec.halo
+    if run_params.cell_expansion > 0 and halo < 2 * expansion_tile_px(run_params, args.downsample):
+        need = 2 * expansion_tile_px(run_params, args.downsample)
+        raise CliError(
+            f"--cell-expansion {run_params.cell_expansion:g} needs a halo of at least {need:.0f} working px "
+            f"(2 x the expansion) so that cells at tile seams are whole; the halo is {halo}: pass --halo {need:.0f}"
+        )
     stat = args.image.stat()
     settings = settings_hash(
         {
@@ -95,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             "normalization": spec.tile_normalization,
             "precision": [spec.precision, spec.class_precision],
             # Skipping glass does not change the nuclei, so a resumed run may switch it.
-            "params": {k: v for k, v in vars(params(args)).items() if k != "skip_background"},
+            "params": {k: v for k, v in params_dict(run_params).items() if k != "skip_background"},
         }
     )
     partial = PartialOutput(args.output, settings)
@@ -120,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
             source,
             region,
             args.downsample,
-            params(args),
+            run_params,
             on_tile=progress,
             guard=guard,
             done=partial.done,
@@ -131,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
         partial.close()
-    count = partial.finish()
+    count = partial.finish(provenance.describe(model, run_params))
     seams = f"; {guard.dropped} dropped where two tiles disagreed" if guard.dropped else ""
     glass = f"; {len(skipped)} tiles of glass skipped" if skipped else ""
     print(f"{count} nuclei -> {args.output} ({time.perf_counter() - t0:.1f} s{seams}{glass})")

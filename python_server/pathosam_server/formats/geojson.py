@@ -1,18 +1,21 @@
 """QuPath GeoJSON: nuclei out as detections (drag-and-drop importable), annotations in.
 
-QuPath's schema: a Feature per object with ``properties.objectType`` ("detection", "annotation"),
-``classification`` {name, color}, and ``measurements`` {name: value}.
+QuPath's schema: a Feature per object with ``properties.objectType`` ("detection", "cell",
+"annotation"), ``classification`` {name, color}, and ``measurements`` {name: value}; a cell's Feature
+has the cell outline as ``geometry`` and its nucleus as ``nucleusGeometry``. The FeatureCollection
+carries the run's provenance as a foreign member ``"pathosam"`` (QuPath reads only the features).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import shapely
 from shapely.geometry import shape
@@ -36,46 +39,66 @@ def nucleus_feature(n: NucleusRecord) -> dict:
         A GeoJSON Feature with QuPath's ``objectType``, ``classification`` and ``measurements``.
     """
     props: dict = {
-        "objectType": "detection",
+        "objectType": "detection" if n.cell_geometry is None else "cell",
         "measurements": {SCORE_MEASUREMENT: round(n.score, 6)},
     }
     if n.class_name:
         rgb = COLOUR_BY_NAME.get(n.class_name, UNKNOWN_CLASS_COLOUR)
         props["classification"] = {"name": n.class_name, "color": list(rgb_triple(rgb))}
         props["measurements"][PROBABILITY_MEASUREMENT] = round(n.class_probability, 6)
-    return {
-        "type": "Feature",
-        "id": str(uuid.uuid4()),
-        "geometry": shapely.geometry.mapping(n.geometry),
-        "properties": props,
-    }
+    # NaN is not JSON: QuPath writes a missing value by leaving the measurement out
+    props["measurements"].update({k: v for k, v in n.measurements.items() if math.isfinite(v)})
+    feature: dict[str, Any] = {"type": "Feature", "id": str(uuid.uuid4())}
+    if n.cell_geometry is None:
+        feature["geometry"] = shapely.geometry.mapping(n.geometry)
+    else:
+        feature["geometry"] = shapely.geometry.mapping(n.cell_geometry)
+        feature["nucleusGeometry"] = shapely.geometry.mapping(n.geometry)
+    feature["properties"] = props
+    return feature
 
 
-def write_geojson(nuclei: Iterable[NucleusRecord], path: Union[str, os.PathLike]) -> int:
+def write_geojson(
+    nuclei: Iterable[NucleusRecord], path: Union[str, os.PathLike], provenance: Optional[dict] = None
+) -> int:
     """Write a FeatureCollection atomically, so a crash never leaves half a file.
 
     Args:
         nuclei: The nuclei.
         path: Output file.
+        provenance: What made them (``inference.provenance.describe``), kept as the member "pathosam".
 
     Returns:
         Number of features written.
     """
-    return write_features([nucleus_feature(n) for n in nuclei], path)
+    return write_features([nucleus_feature(n) for n in nuclei], path, provenance)
 
 
-def write_features(features: list[dict], path: Union[str, os.PathLike]) -> int:
+def write_features(features: list[dict], path: Union[str, os.PathLike], provenance: Optional[dict] = None) -> int:
     """Write ready-made features as a FeatureCollection, atomically.
 
     Args:
         features: GeoJSON features.
         path: Output file.
+        provenance: Optional provenance, kept as the FeatureCollection's member "pathosam".
 
     Returns:
         Number of features written.
     """
-    atomic_write(path, json.dumps({"type": "FeatureCollection", "features": features}))
+    data: dict = {"type": "FeatureCollection", "features": features}
+    if provenance is not None:
+        data["pathosam"] = provenance
+    atomic_write(path, json.dumps(data))
     return len(features)
+
+
+def read_provenance(path: Path) -> Optional[dict]:
+    """The provenance a file of ours records (None: not there, e.g. a QuPath export)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise SourceError(f"cannot read '{path}': {err}") from err
+    return data.get("pathosam") if isinstance(data, dict) else None
 
 
 def read_annotation_geojson(path: Path) -> list[Annotation]:
@@ -120,6 +143,8 @@ def _polygons(path: Path, what: str, kinds: tuple[str, ...], repair: bool) -> It
             continue
         if geom.is_empty:
             continue
+        if f.get("nucleusGeometry"):
+            props = dict(props, _nucleus=f["nucleusGeometry"])
         cls = props.get("classification")
         cls_name = cls.get("name", "") if isinstance(cls, dict) else (cls if isinstance(cls, str) else "")
         yield geom, props, cls_name or ""
@@ -143,9 +168,10 @@ def _features(path: Path, what: str) -> list:
 def read_detection_geojson(path: Path) -> list[NucleusRecord]:
     """Nuclei back from a GeoJSON file this project wrote (or any QuPath export of detections / cells).
 
-    The inverse of ``nucleus_feature`` as far as the file holds it: outline, class, score and class
-    probability; area and centroid come from the outline (the file has no mask), and whether a nucleus
-    touched its tile's edge is not in the file (False).
+    The inverse of ``nucleus_feature`` as far as the file holds it: outline, class, score, class
+    probability, measurements and, for a cell, its outline (the nucleus is its ``nucleusGeometry``);
+    area and centroid come from the outline (the file has no mask), and whether a nucleus touched its
+    tile's edge is not in the file (False).
 
     Args:
         path: The .geojson file.
@@ -158,7 +184,11 @@ def read_detection_geojson(path: Path) -> list[NucleusRecord]:
         m = props.get("measurements") or {}
         if isinstance(m, list):  # QuPath before 0.4 wrote [{name, value}]
             m = {e.get("name"): e.get("value") for e in m if isinstance(e, dict)}
+        cell = None
+        if props.get("objectType") == "cell" and isinstance(nucleus := props.pop("_nucleus", None), dict):
+            cell, geom = geom, polygonal_part(shape(nucleus))
         c = geom.centroid
+        extra = {k: float(v) for k, v in m.items() if k not in (SCORE_MEASUREMENT, PROBABILITY_MEASUREMENT)}
         out.append(
             NucleusRecord(
                 geometry=geom,
@@ -169,6 +199,8 @@ def read_detection_geojson(path: Path) -> list[NucleusRecord]:
                 touches_tile_edge=False,
                 class_name=cls_name,
                 class_probability=float(m.get(PROBABILITY_MEASUREMENT) or 0.0),
+                measurements=extra,
+                cell_geometry=cell,
             )
         )
     return out

@@ -27,7 +27,7 @@ SUFFIX = ".partial"
 
 def _record(feature: dict) -> NucleusRecord:
     """A journalled feature back as a record (geometry, score, class: what output and seam guard use)."""
-    geom = shape(feature["geometry"])
+    geom = shape(feature.get("nucleusGeometry") or feature["geometry"])  # a cell's nucleus decides ownership
     props = feature.get("properties", {})
     cls = props.get("classification") or {}
     measurements = props.get("measurements", {})
@@ -99,13 +99,17 @@ class PartialOutput:
         f.flush()
         os.fsync(f.fileno())
 
-    def finish(self) -> int:
+    def finish(self, provenance: Optional[dict] = None) -> int:
         """Write the final GeoJSON (every tile's nuclei in plan order) atomically and remove the journal.
+
+        Args:
+            provenance: What made the nuclei, kept in the file (``geojson.write_features``).
 
         Returns:
             Number of features written.
         """
-        count = write_features([f for tile in sorted(self._features) for f in self._features[tile]], self.output)
+        features = [f for tile in sorted(self._features) for f in self._features[tile]]
+        count = write_features(features, self.output, provenance)
         self.close()
         self.path.unlink(missing_ok=True)
         return count

@@ -63,7 +63,14 @@ class Geometry(_message.Message):
     def __init__(self, polygons: _Optional[_Iterable[_Union[Polygon, _Mapping]]] = ...) -> None: ...
 
 class Nucleus(_message.Message):
-    __slots__ = ("id", "geometry", "score", "class_id", "class_name", "class_probability", "class_probabilities", "area", "centroid_x", "centroid_y", "touches_tile_edge")
+    __slots__ = ("id", "geometry", "score", "class_id", "class_name", "class_probability", "class_probabilities", "area", "centroid_x", "centroid_y", "touches_tile_edge", "measurements", "cell_geometry")
+    class MeasurementsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     GEOMETRY_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +82,8 @@ class Nucleus(_message.Message):
     CENTROID_X_FIELD_NUMBER: _ClassVar[int]
     CENTROID_Y_FIELD_NUMBER: _ClassVar[int]
     TOUCHES_TILE_EDGE_FIELD_NUMBER: _ClassVar[int]
+    MEASUREMENTS_FIELD_NUMBER: _ClassVar[int]
+    CELL_GEOMETRY_FIELD_NUMBER: _ClassVar[int]
     id: int
     geometry: Geometry
     score: float
@@ -86,10 +95,12 @@ class Nucleus(_message.Message):
     centroid_x: float
     centroid_y: float
     touches_tile_edge: bool
-    def __init__(self, id: _Optional[int] = ..., geometry: _Optional[_Union[Geometry, _Mapping]] = ..., score: _Optional[float] = ..., class_id: _Optional[int] = ..., class_name: _Optional[str] = ..., class_probability: _Optional[float] = ..., class_probabilities: _Optional[_Iterable[float]] = ..., area: _Optional[float] = ..., centroid_x: _Optional[float] = ..., centroid_y: _Optional[float] = ..., touches_tile_edge: _Optional[bool] = ...) -> None: ...
+    measurements: _containers.ScalarMap[str, float]
+    cell_geometry: Geometry
+    def __init__(self, id: _Optional[int] = ..., geometry: _Optional[_Union[Geometry, _Mapping]] = ..., score: _Optional[float] = ..., class_id: _Optional[int] = ..., class_name: _Optional[str] = ..., class_probability: _Optional[float] = ..., class_probabilities: _Optional[_Iterable[float]] = ..., area: _Optional[float] = ..., centroid_x: _Optional[float] = ..., centroid_y: _Optional[float] = ..., touches_tile_edge: _Optional[bool] = ..., measurements: _Optional[_Mapping[str, float]] = ..., cell_geometry: _Optional[_Union[Geometry, _Mapping]] = ...) -> None: ...
 
 class SegmentParams(_message.Message):
-    __slots__ = ("classify", "simplify_tolerance", "min_size", "center_distance_threshold", "boundary_distance_threshold", "foreground_threshold", "all_class_probabilities", "skip_background")
+    __slots__ = ("classify", "simplify_tolerance", "min_size", "center_distance_threshold", "boundary_distance_threshold", "foreground_threshold", "all_class_probabilities", "skip_background", "measure_shape", "measure_intensity", "stains", "pixel_size_um", "cell_expansion", "cell_constrain_scale")
     CLASSIFY_FIELD_NUMBER: _ClassVar[int]
     SIMPLIFY_TOLERANCE_FIELD_NUMBER: _ClassVar[int]
     MIN_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +109,12 @@ class SegmentParams(_message.Message):
     FOREGROUND_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     ALL_CLASS_PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
     SKIP_BACKGROUND_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_SHAPE_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_INTENSITY_FIELD_NUMBER: _ClassVar[int]
+    STAINS_FIELD_NUMBER: _ClassVar[int]
+    PIXEL_SIZE_UM_FIELD_NUMBER: _ClassVar[int]
+    CELL_EXPANSION_FIELD_NUMBER: _ClassVar[int]
+    CELL_CONSTRAIN_SCALE_FIELD_NUMBER: _ClassVar[int]
     classify: bool
     simplify_tolerance: float
     min_size: int
@@ -106,7 +123,49 @@ class SegmentParams(_message.Message):
     foreground_threshold: float
     all_class_probabilities: bool
     skip_background: bool
-    def __init__(self, classify: _Optional[bool] = ..., simplify_tolerance: _Optional[float] = ..., min_size: _Optional[int] = ..., center_distance_threshold: _Optional[float] = ..., boundary_distance_threshold: _Optional[float] = ..., foreground_threshold: _Optional[float] = ..., all_class_probabilities: _Optional[bool] = ..., skip_background: _Optional[bool] = ...) -> None: ...
+    measure_shape: bool
+    measure_intensity: bool
+    stains: StainVectors
+    pixel_size_um: float
+    cell_expansion: float
+    cell_constrain_scale: float
+    def __init__(self, classify: _Optional[bool] = ..., simplify_tolerance: _Optional[float] = ..., min_size: _Optional[int] = ..., center_distance_threshold: _Optional[float] = ..., boundary_distance_threshold: _Optional[float] = ..., foreground_threshold: _Optional[float] = ..., all_class_probabilities: _Optional[bool] = ..., skip_background: _Optional[bool] = ..., measure_shape: _Optional[bool] = ..., measure_intensity: _Optional[bool] = ..., stains: _Optional[_Union[StainVectors, _Mapping]] = ..., pixel_size_um: _Optional[float] = ..., cell_expansion: _Optional[float] = ..., cell_constrain_scale: _Optional[float] = ...) -> None: ...
+
+class StainVectors(_message.Message):
+    __slots__ = ("name", "stain1_name", "stain1", "stain2_name", "stain2", "background")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STAIN1_NAME_FIELD_NUMBER: _ClassVar[int]
+    STAIN1_FIELD_NUMBER: _ClassVar[int]
+    STAIN2_NAME_FIELD_NUMBER: _ClassVar[int]
+    STAIN2_FIELD_NUMBER: _ClassVar[int]
+    BACKGROUND_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    stain1_name: str
+    stain1: _containers.RepeatedScalarFieldContainer[float]
+    stain2_name: str
+    stain2: _containers.RepeatedScalarFieldContainer[float]
+    background: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, name: _Optional[str] = ..., stain1_name: _Optional[str] = ..., stain1: _Optional[_Iterable[float]] = ..., stain2_name: _Optional[str] = ..., stain2: _Optional[_Iterable[float]] = ..., background: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class Provenance(_message.Message):
+    __slots__ = ("model", "architecture", "weights", "server_version", "precision", "class_precision", "params", "working_pixel_size_um")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    CLASS_PRECISION_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    WORKING_PIXEL_SIZE_UM_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    architecture: str
+    weights: _containers.RepeatedCompositeFieldContainer[WeightsFile]
+    server_version: str
+    precision: str
+    class_precision: str
+    params: SegmentParams
+    working_pixel_size_um: float
+    def __init__(self, model: _Optional[str] = ..., architecture: _Optional[str] = ..., weights: _Optional[_Iterable[_Union[WeightsFile, _Mapping]]] = ..., server_version: _Optional[str] = ..., precision: _Optional[str] = ..., class_precision: _Optional[str] = ..., params: _Optional[_Union[SegmentParams, _Mapping]] = ..., working_pixel_size_um: _Optional[float] = ...) -> None: ...
 
 class GetInfoRequest(_message.Message):
     __slots__ = ()
@@ -289,7 +348,7 @@ class Timings(_message.Message):
     def __init__(self, encoder_seconds: _Optional[float] = ..., decoder_seconds: _Optional[float] = ..., postprocess_seconds: _Optional[float] = ..., total_seconds: _Optional[float] = ...) -> None: ...
 
 class RegionSummary(_message.Message):
-    __slots__ = ("nuclei", "tiles", "nuclei_per_class", "timings", "core_coverage", "nuclei_touching_tile_edge", "model", "nuclei_dropped_at_seams", "tiles_skipped")
+    __slots__ = ("nuclei", "tiles", "nuclei_per_class", "timings", "core_coverage", "nuclei_touching_tile_edge", "model", "nuclei_dropped_at_seams", "tiles_skipped", "provenance")
     class NucleiPerClassEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -306,6 +365,7 @@ class RegionSummary(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     NUCLEI_DROPPED_AT_SEAMS_FIELD_NUMBER: _ClassVar[int]
     TILES_SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    PROVENANCE_FIELD_NUMBER: _ClassVar[int]
     nuclei: int
     tiles: int
     nuclei_per_class: _containers.ScalarMap[str, int]
@@ -315,7 +375,8 @@ class RegionSummary(_message.Message):
     model: str
     nuclei_dropped_at_seams: int
     tiles_skipped: int
-    def __init__(self, nuclei: _Optional[int] = ..., tiles: _Optional[int] = ..., nuclei_per_class: _Optional[_Mapping[str, int]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., core_coverage: _Optional[float] = ..., nuclei_touching_tile_edge: _Optional[int] = ..., model: _Optional[str] = ..., nuclei_dropped_at_seams: _Optional[int] = ..., tiles_skipped: _Optional[int] = ...) -> None: ...
+    provenance: Provenance
+    def __init__(self, nuclei: _Optional[int] = ..., tiles: _Optional[int] = ..., nuclei_per_class: _Optional[_Mapping[str, int]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., core_coverage: _Optional[float] = ..., nuclei_touching_tile_edge: _Optional[int] = ..., model: _Optional[str] = ..., nuclei_dropped_at_seams: _Optional[int] = ..., tiles_skipped: _Optional[int] = ..., provenance: _Optional[_Union[Provenance, _Mapping]] = ...) -> None: ...
 
 class NucleusBatch(_message.Message):
     __slots__ = ("nuclei", "tile_index")

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from ..analysis import measure
 from ..classes import CLASS_NAMES
 from ..errors import Cancelled, ModelError
 from ..geometry import coords, polygons
@@ -195,6 +196,7 @@ def segment_tile(
         The owned nuclei and timings; with ``params.skip_background``, a tile of glass comes back at once,
         skipped (every caller, streams, SegmentTile, batches, passes here, so all of them skip the same tiles).
     """
+    measure.check_halo(params, job.rect, job.core, job.downsample)  # before the encoder runs, not after
     if params.skip_background:
         t0 = time.perf_counter()
         if not tissue.has_tissue(job.image):
@@ -262,6 +264,7 @@ def nuclei_from_labels(
     left, top, right, bottom = _edge_sides(job)
     hgt, wid = labels.shape
     out = []
+    exact = []
     for n, k in enumerate(owned):
         sl = slices[ids[k] - 1]
         mask = labels[sl] == ids[k]
@@ -269,8 +272,9 @@ def nuclei_from_labels(
         touches = (
             (left and c0 == 0) or (top and r0 == 0) or (right and sl[1].stop == wid) or (bottom and sl[0].stop == hgt)
         )
-        geom = polygons.mask_to_geometry(mask, offset=(c0, r0))
-        geom = polygons.simplify(geom, params.simplify_tolerance)
+        outline = polygons.mask_to_geometry(mask, offset=(c0, r0))
+        exact.append(outline)
+        geom = polygons.simplify(outline, params.simplify_tolerance)
         rec = NucleusRecord(
             geometry=coords.geometry_to_level0(geom, frame),
             score=float(np.clip(scores[n], 0.0, 1.0)),
@@ -285,4 +289,8 @@ def nuclei_from_labels(
             if params.all_class_probabilities:
                 rec.class_probabilities = means[n]
         out.append(rec)
+    if measure.wanted(params):
+        found = measure.measure_tile(labels, owned_ids, exact, [r.geometry for r in out], job.image, frame, params)
+        for rec, m in zip(out, found):
+            rec.measurements, rec.cell_geometry = m.measurements, m.cell_geometry
     return out

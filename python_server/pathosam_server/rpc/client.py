@@ -17,7 +17,7 @@ from ..geometry.tiling import PlannedTile
 from ..grpc_api import pathosam_pb2 as pb
 from ..grpc_api import pathosam_pb2_grpc as pb_grpc
 from ..records import NucleusRecord, Params
-from . import wire
+from . import params_wire, wire
 from .wire import SERVER_ID_KEY
 
 UNREACHABLE_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
@@ -225,7 +225,7 @@ def _tile_request(
             image=wire.encode_raw(pixels),
         ),
         downsample=downsample,
-        params=wire.params_to_proto(params),
+        params=params_wire.params_to_proto(params),
         image_width=image_size[0],
         image_height=image_size[1],
     )

@@ -24,13 +24,14 @@ from ..geometry.seams import SeamGuard
 from ..geometry.tiling import CoreIndex
 from ..grpc_api import pathosam_pb2 as pb
 from ..grpc_api import pathosam_pb2_grpc as pb_grpc
+from ..inference import provenance
 from ..inference.embedding_cache import EmbeddingCache
 from ..inference.models import LoadedModel, ModelManager, is_cached
 from ..inference.pipeline import TileJob, TileResult, oversized, segment_tile
 from ..inference.precision import dtype_name
 from ..inference.prompts import segment_prompts, window_embedding
 from ..records import Params, Rect
-from . import calls, wire
+from . import calls, params_wire, wire
 from .admission import Admission, Limits, RefusalLog, client_of
 from .calls import CallInfo
 from .wire import SERVER_ID_KEY, RequestError, invalid
@@ -109,7 +110,7 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
                 stream_idle_timeout_seconds=lim.stream_idle_timeout,
                 max_prompt_window=lim.max_prompt_window,
             ),
-            default_params=wire.params_to_proto(self.defaults),
+            default_params=params_wire.params_to_proto(self.defaults),
             embedding_cache=pb.CacheStats(**self.cache.stats()),
         )
         for name, spec in self.models.specs.items():
@@ -147,7 +148,7 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
         """Segment one tile; the whole tile is owned unless a core is given."""
         t0 = time.perf_counter()
         with self.admission.call():
-            params = wire.params_from_proto(request.params, self.defaults)
+            params = params_wire.params_from_proto(request.params, self.defaults)
             downsample = wire.downsample_from_proto(request.downsample)
             size = wire.image_size(request.image_width, request.image_height)
             job = self._tile_job(request.tile, downsample, None, size)
@@ -160,7 +161,7 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
             model = self.models.get(request.model)
             result = self._run(model, job, params, context, wait=False)
         call.tiles = 1
-        summary = _Summary(model.spec.name)
+        summary = _Summary(model.spec.name, _provenance(model, params))
         summary.add(result)
         resp = pb.SegmentTileResponse(nuclei=[wire.nucleus_to_proto(n, i + 1) for i, n in enumerate(result.nuclei)])
         resp.summary.CopyFrom(summary.to_proto(t0, coverage=1.0))
@@ -177,7 +178,7 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
         """
         with self.admission.call():
             model = self.models.get(request.model)
-            params = wire.params_from_proto(request.params, self.defaults)
+            params = params_wire.params_from_proto(request.params, self.defaults)
             downsample = wire.downsample_from_proto(request.downsample)
             window = wire.rect_from_proto(request.window, "window")
             width, height = wire.window_pixels(window, downsample, self.limits.max_prompt_window)
@@ -239,14 +240,14 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
             raise invalid("the first SegmentRegion message must be a RegionStart")
         start = first.start
         call.request_id = start.request_id or call.request_id
-        params = wire.params_from_proto(start.params, self.defaults)
+        params = params_wire.params_from_proto(start.params, self.defaults)
         downsample = wire.downsample_from_proto(start.downsample)
         region = wire.rect_from_proto(start.region, "region")
         size = wire.image_size(start.image_width, start.image_height)
         model = self.models.get(start.model)
         cores = CoreIndex()
         guard = SeamGuard()
-        summary = _Summary(model.spec.name)
+        summary = _Summary(model.spec.name, _provenance(model, params))
         next_id = 1
         while (req := requests.next()) is not None:
             kind = req.WhichOneof("message")
@@ -332,8 +333,9 @@ class _IdleTimeoutReader:
 class _Summary:
     """Running totals for a RegionSummary."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, origin: pb.Provenance) -> None:
         self.model = model
+        self.origin = origin
         self.tiles = 0
         self.per_class: Counter[str] = Counter()
         self.touching = 0
@@ -367,7 +369,13 @@ class _Summary:
             model=self.model,
             nuclei_dropped_at_seams=self.dropped_at_seams,
             tiles_skipped=self.skipped,
+            provenance=self.origin,
         )
+
+
+def _provenance(model: LoadedModel, params: Params) -> pb.Provenance:
+    """What made this call's nuclei: model, weights hashes, version, precision and the effective parameters."""
+    return params_wire.provenance_to_proto(provenance.describe(model, params), params)
 
 
 def _describe_loaded(info: pb.ModelInfo, model: LoadedModel) -> None:

@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from ..geometry import coords, polygons
 from ..geometry.tiling import tile_pixel_size
 from ..grpc_api import pathosam_pb2 as pb
-from ..records import NucleusRecord, Params, Rect
+from ..records import NucleusRecord, Rect
 
 # Trailing metadata of SegmentTile: the answering server as HOST:PORT, so that a client of a
 # load-balanced pool (one channel over many servers) can count tiles per server.
@@ -67,47 +67,6 @@ def downsample_from_proto(value: float) -> float:
     if value < 0 or value > 1024:
         raise invalid(f"downsample must be in (0, 1024], got {value}")
     return float(value)
-
-
-def _finite(name: str, value: float, lo: float, hi: float) -> float:
-    if math.isnan(value) or math.isinf(value) or not lo <= value <= hi:
-        raise invalid(f"{name} must be a number in [{lo}, {hi}], got {value}")
-    return float(value)
-
-
-def params_from_proto(msg: pb.SegmentParams, defaults: Params) -> Params:
-    """Merge the request's parameters over the server defaults, validating each."""
-    changes: dict[str, object] = {}
-    if msg.HasField("classify"):
-        changes["classify"] = msg.classify
-    if msg.HasField("all_class_probabilities"):
-        changes["all_class_probabilities"] = msg.all_class_probabilities
-    if msg.HasField("skip_background"):
-        changes["skip_background"] = msg.skip_background
-    if msg.HasField("simplify_tolerance"):
-        changes["simplify_tolerance"] = _finite("simplify_tolerance", msg.simplify_tolerance, 0.0, 1.0)
-    if msg.HasField("min_size"):
-        if not 0 <= msg.min_size <= 1_000_000:
-            raise invalid(f"min_size must be in [0, 1000000], got {msg.min_size}")
-        changes["min_size"] = int(msg.min_size)
-    for name in ("center_distance_threshold", "boundary_distance_threshold", "foreground_threshold"):
-        if msg.HasField(name):
-            changes[name] = _finite(name, getattr(msg, name), 0.0, 1.0)
-    return defaults.updated(**changes)
-
-
-def params_to_proto(p: Params) -> pb.SegmentParams:
-    """Parameters as a message (for GetInfo's defaults)."""
-    return pb.SegmentParams(
-        classify=p.classify,
-        simplify_tolerance=p.simplify_tolerance,
-        min_size=p.min_size,
-        center_distance_threshold=p.center_distance_threshold,
-        boundary_distance_threshold=p.boundary_distance_threshold,
-        foreground_threshold=p.foreground_threshold,
-        all_class_probabilities=p.all_class_probabilities,
-        skip_background=p.skip_background,
-    )
 
 
 def decode_image(img: pb.Image, max_edge: int) -> np.ndarray:
@@ -189,6 +148,10 @@ def nucleus_to_proto(n: NucleusRecord, nucleus_id: int) -> pb.Nucleus:
     )
     if n.class_probabilities is not None:
         msg.class_probabilities.extend(n.class_probabilities.tolist())
+    if n.measurements:
+        msg.measurements.update(n.measurements)
+    if n.cell_geometry is not None:
+        msg.cell_geometry.CopyFrom(geometry_to_proto(n.cell_geometry))
     return msg
 
 
@@ -344,6 +307,8 @@ def nucleus_from_proto(m: pb.Nucleus) -> NucleusRecord:
         class_name=m.class_name,
         class_probability=m.class_probability,
         class_probabilities=np.asarray(m.class_probabilities, dtype=np.float32) if m.class_probabilities else None,
+        measurements=dict(m.measurements),
+        cell_geometry=geometry_from_proto(m.cell_geometry) if m.HasField("cell_geometry") else None,
     )
 
 

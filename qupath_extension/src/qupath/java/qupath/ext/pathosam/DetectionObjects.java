@@ -5,6 +5,7 @@ import io.github.pathosam.client.NucleusMeasurements;
 import io.github.pathosam.client.NucleusResult;
 import io.github.pathosam.client.ReplacementRule;
 import qupath.lib.common.ColorTools;
+import qupath.lib.measurements.MeasurementList;
 import qupath.lib.objects.PathObject;
 import qupath.lib.objects.PathObjects;
 import qupath.lib.objects.classes.PathClass;
@@ -21,9 +22,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Turns nuclei into QuPath detections (with the model's classes and colours and PathoSAM's
- * measurements), for automatic runs and the prompt tools alike, and writes a run's detections into
- * a hierarchy.
+ * Turns nuclei into QuPath detections, or cells when the server grew them (with the model's classes
+ * and colours, PathoSAM's measurements and the server's QuPath-named shape and stain measurements),
+ * for automatic runs and the prompt tools alike, and writes a run's detections into a hierarchy.
  *
  * <p>All changes of one run go in as one batch followed by a single hierarchy event: QuPath's
  * undo/redo manager records one step per event, the viewer repaints once, and a cancelled or
@@ -51,7 +52,11 @@ public final class DetectionObjects {
         if (nucleus.geometry().isEmpty())
             return null;
         ROI roi = GeometryTools.geometryToROI(nucleus.geometry(), plane);
-        PathObject detection = PathObjects.createDetectionObject(roi);
+        // A cell carries its outline as the ROI and the nucleus as its nucleus ROI; the class goes on the cell.
+        PathObject detection = nucleus.isCell()
+                ? PathObjects.createCellObject(GeometryTools.geometryToROI(nucleus.cellGeometry(), plane), roi,
+                        (PathClass) null, (MeasurementList) null)
+                : PathObjects.createDetectionObject(roi);
         if (nucleus.isClassified())
             detection.setPathClass(pathClass(nucleus.className()), nucleus.classProbability());
         try (var measurements = detection.getMeasurementList()) {

@@ -29,6 +29,7 @@ public final class ClientOptions {
     private final Boolean classify;
     private final Double simplifyTolerance;
     private final Boolean skipBackground;
+    private final AnalysisOptions analysis;
 
     private ClientOptions(Builder b, ServerTarget target) {
         this.target = target;
@@ -45,6 +46,7 @@ public final class ClientOptions {
         classify = b.classify;
         simplifyTolerance = b.simplifyTolerance;
         skipBackground = b.skipBackground;
+        analysis = b.analysis;
     }
 
     /** @return a builder with the defaults: 127.0.0.1:50051, plaintext, 384 px tiles, 64 px halo, downsample 1 */
@@ -71,6 +73,7 @@ public final class ClientOptions {
         b.classify = classify;
         b.simplifyTolerance = simplifyTolerance;
         b.skipBackground = skipBackground;
+        b.analysis = analysis;
         return b;
     }
 
@@ -162,6 +165,11 @@ public final class ClientOptions {
         return Optional.ofNullable(skipBackground);
     }
 
+    /** @return what the server measures and whether it grows cells ({@link AnalysisOptions#NONE} by default) */
+    public AnalysisOptions analysis() {
+        return analysis;
+    }
+
     @Override
     public String toString() {
         // Never print the token.
@@ -188,6 +196,7 @@ public final class ClientOptions {
         private Boolean classify;
         private Double simplifyTolerance;
         private Boolean skipBackground;
+        private AnalysisOptions analysis = AnalysisOptions.NONE;
 
         private Builder() {
         }
@@ -336,6 +345,15 @@ public final class ClientOptions {
          */
         public Builder simplifyTolerance(Double tolerance) {
             this.simplifyTolerance = tolerance;
+            return this;
+        }
+
+        /**
+         * @param analysis measurements and cells to ask the server for (null: none)
+         * @return this builder
+         */
+        public Builder analysis(AnalysisOptions analysis) {
+            this.analysis = analysis == null ? AnalysisOptions.NONE : analysis;
             return this;
         }
 

@@ -35,6 +35,7 @@ public final class DetectionSettings {
     private final Boolean classify;
     private final boolean replace;
     private final Boolean skipBackground;
+    private final AnalysisOptions analysis;
 
     DetectionSettings(DetectionSettingsBuilder<?> b) {
         server = b.server;
@@ -51,6 +52,12 @@ public final class DetectionSettings {
         classify = b.classify;
         replace = b.replace;
         skipBackground = b.skipBackground;
+        analysis = new AnalysisOptions(b.measureShape, b.measureIntensity, b.cellExpansion, b.cellConstrainScale, 0);
+    }
+
+    /** @return measurements and cells to ask for (the image's pixel size is added per image, see {@link RunPlan}) */
+    public AnalysisOptions analysis() {
+        return analysis;
     }
 
     /** @return a builder whose {@code build()} returns the settings themselves */
@@ -199,6 +206,7 @@ public final class DetectionSettings {
                 .classify(classify)
                 .simplifyTolerance(simplifyTolerance)
                 .skipBackground(skipBackground)
+                .analysis(analysis)
                 .build();
     }
 
@@ -238,6 +246,13 @@ public final class DetectionSettings {
             map.put("replace", true);
         if (skipBackground != null)
             map.put("skipBackground", skipBackground);
+        if (analysis.measureShape() || analysis.measureIntensity())
+            map.put("measurements", analysis.measureShape() && analysis.measureIntensity() ? "all"
+                    : analysis.measureShape() ? "shape" : "intensity");
+        if (analysis.cells())
+            map.put("cellExpansion", analysis.cellExpansion());
+        if (analysis.cellConstrainScale() > 0)
+            map.put("cellConstrainScale", analysis.cellConstrainScale());
         return map;
     }
 

@@ -31,6 +31,11 @@ public final class DetectionSettingsBuilder<T> {
     Boolean classify;
     boolean replace;
     Boolean skipBackground;
+    boolean measureShape;
+    boolean measureIntensity;
+    double cellExpansion;
+    double cellConstrainScale;
+    private String measurementsText;
 
     DetectionSettingsBuilder(Function<DetectionSettings, T> finisher) {
         this.finisher = Objects.requireNonNull(finisher, "finisher");
@@ -192,6 +197,58 @@ public final class DetectionSettingsBuilder<T> {
     }
 
     /**
+     * Adds QuPath's shape measurements (area, length, circularity, solidity, max and min diameter, in µm
+     * when the image is calibrated) to every nucleus and cell; computed by the server.
+     *
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> measureShape() {
+        this.measureShape = true;
+        return this;
+    }
+
+    /**
+     * Adds hematoxylin and eosin optical density statistics (mean, median, min, max, std.dev.) by colour
+     * deconvolution with QuPath's "H&amp;E default" stains, per nucleus (and cytoplasm and cell).
+     *
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> measureIntensity() {
+        this.measureIntensity = true;
+        return this;
+    }
+
+    /**
+     * @param names comma-separated {@code shape}, {@code intensity} or {@code all} (empty: none)
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> measurements(String names) {
+        this.measurementsText = names == null ? "" : names;
+        return this;
+    }
+
+    /**
+     * @param distance grow each nucleus into a cell by this distance, in µm (px when the image is
+     *                 uncalibrated), stopped where it meets a neighbour's cell; 0 = nuclei only (default).
+     *                 The halo is widened to twice the distance where needed
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> cellExpansion(double distance) {
+        this.cellExpansion = distance;
+        return this;
+    }
+
+    /**
+     * @param scale keep each cell inside its nucleus scaled by this factor about its centre (e.g. 1.5),
+     *              so that a small lone nucleus does not get a wide ring; 0 = no limit (default)
+     * @return this builder
+     */
+    public DetectionSettingsBuilder<T> cellConstrainScale(double scale) {
+        this.cellConstrainScale = scale;
+        return this;
+    }
+
+    /**
      * @return the object made from the validated settings
      * @throws IllegalArgumentException naming the first invalid option
      */
@@ -214,9 +271,25 @@ public final class DetectionSettingsBuilder<T> {
         SettingRules.checkSimplify("simplify", simplifyTolerance);
         if (tileSize != null && halo != null)
             SettingRules.checkModelWindow(tileSize, halo, 0);
+        if (measurementsText != null)
+            parseMeasurements(measurementsText);
+        new AnalysisOptions(measureShape, measureIntensity, cellExpansion, cellConstrainScale, 0);  // checks ranges
         if (trustCertificates != null && !Files.isReadable(trustCertificates))
             throw new IllegalArgumentException("trustCertificates: cannot read " + trustCertificates);
         return finisher.apply(new DetectionSettings(this));
+    }
+
+    private void parseMeasurements(String text) {
+        for (String part : text.split(",")) {
+            switch (part.strip().toLowerCase(Locale.ROOT)) {
+                case "" -> { }
+                case "shape" -> measureShape = true;
+                case "intensity" -> measureIntensity = true;
+                case "all" -> { measureShape = true; measureIntensity = true; }
+                default -> throw new IllegalArgumentException(
+                        "measurements must be shape, intensity or all (comma-separated), not '" + part.strip() + "'");
+            }
+        }
     }
 
     private static TileEncoding parseEncoding(String text) {

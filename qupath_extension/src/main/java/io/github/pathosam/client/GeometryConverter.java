@@ -11,7 +11,9 @@ import org.locationtech.jts.geom.Polygon;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * Converts between the wire {@code Geometry} (packed level-0 x,y rings; polygons with holes;
@@ -94,7 +96,14 @@ public final class GeometryConverter {
                 nucleus.getScore(),
                 nucleus.getArea(),
                 nucleus.getCentroidX(),
-                nucleus.getCentroidY());
+                nucleus.getCentroidY(),
+                sorted(nucleus.getMeasurementsMap()),
+                nucleus.hasCellGeometry() ? toJts(nucleus.getCellGeometry()) : null);
+    }
+
+    /** Protobuf maps have no order; a table's columns should not change from one nucleus to the next. */
+    private static Map<String, Double> sorted(Map<String, Double> measurements) {
+        return measurements.isEmpty() ? Map.of() : new TreeMap<>(measurements);
     }
 
     /**

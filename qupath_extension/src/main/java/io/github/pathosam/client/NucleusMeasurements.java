@@ -22,14 +22,19 @@ public final class NucleusMeasurements {
 
     /**
      * @param nucleus a nucleus from the server
-     * @return measurement name to value, in a stable order: the score, then the class probability
-     *         when the nucleus has a class
+     * @return measurement name to value, in a stable order: the score, the class probability when the
+     *         nucleus has a class, then the server's measurements (shape, stains) with QuPath's names;
+     *         NaN values (a compartment without pixels) are left out, as QuPath leaves a missing value
      */
     public static Map<String, Double> of(NucleusResult nucleus) {
         Map<String, Double> values = new LinkedHashMap<>();
         values.put(SCORE, nucleus.score());
         if (nucleus.isClassified())
             values.put(CLASS_PROBABILITY, nucleus.classProbability());
+        nucleus.measurements().forEach((name, value) -> {
+            if (!value.isNaN())
+                values.put(name, value);
+        });
         return values;
     }
 

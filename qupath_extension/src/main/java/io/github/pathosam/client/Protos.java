@@ -19,6 +19,7 @@ final class Protos {
         options.classify().ifPresent(params::setClassify);
         options.simplifyTolerance().ifPresent(params::setSimplifyTolerance);
         options.skipBackground().ifPresent(params::setSkipBackground);
+        options.analysis().applyTo(params);
         return params.build();
     }
 }

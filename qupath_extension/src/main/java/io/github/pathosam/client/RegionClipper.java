@@ -11,6 +11,7 @@ import org.locationtech.jts.operation.overlayng.OverlayNGRobust;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -49,9 +50,15 @@ public final class RegionClipper {
                 continue;
             }
             Geometry cut = polygonalParts(OverlayNGRobust.overlay(n.geometry(), region, OverlayNG.INTERSECTION), factory);
-            if (cut != null)
-                kept.add(new NucleusResult(n.id(), cut, n.className(), n.classId(), n.classProbability(), n.score(),
-                        cut.getArea(), n.centroidX(), n.centroidY()));
+            if (cut == null)
+                continue;
+            // The server measured the whole nucleus: its figures would not describe the cut outline, so a cut
+            // nucleus keeps none (QuPath shows them as missing); its cell is cut by the same boundary.
+            Geometry cell = n.isCell()
+                    ? polygonalParts(OverlayNGRobust.overlay(n.cellGeometry(), region, OverlayNG.INTERSECTION), factory)
+                    : null;
+            kept.add(new NucleusResult(n.id(), cut, n.className(), n.classId(), n.classProbability(), n.score(),
+                    cut.getArea(), n.centroidX(), n.centroidY(), Map.of(), cell));
         }
         return kept;
     }

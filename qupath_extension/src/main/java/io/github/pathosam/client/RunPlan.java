@@ -76,12 +76,20 @@ public record RunPlan(ServerInfo server, ModelInfo model, double downsample, int
         double downsample = settings.resolveDownsample(model.getWorkingPixelSizeUm(), imagePixelSizeUm);
         int tileSize = settings.resolveTileSize(model.getDefaultTileSize());
         int halo = settings.resolveHalo(model.getDefaultHalo(), tileSize);
+        AnalysisOptions analysis = settings.analysis().withPixelSize(imagePixelSizeUm);
+        if (analysis.haloNeeded(downsample) > halo) {
+            // Cells at tile seams need twice the expansion as halo; a wider halo leaves less room for the core.
+            halo = analysis.haloNeeded(downsample);
+            if (model.getInputEdge() > 0 && tileSize + 2 * halo > model.getInputEdge())
+                tileSize = Math.max(SettingRules.MIN_TILE_SIZE, model.getInputEdge() - 2 * halo);
+        }
         SettingRules.checkModelWindow(tileSize, halo, model.getInputEdge());
         // The model's own name, not the settings' (empty for the default): every call of the run
         // then names the model the plan was made for, even if the server's default changes meanwhile.
         ClientOptions options = settings.toClientOptions(downsample, tileSize, halo).toBuilder()
                 .token(token(settings, fallbackToken))
                 .model(model.getName())
+                .analysis(analysis)
                 .build();
         boolean chosen = settings.pixelSizeUm().isPresent() || settings.downsample().isPresent();
         ScaleCheck scale = ScaleCheck.of(model.getName(), imagePixelSizeUm, downsample, model.getWorkingPixelSizeUm(), chosen);
@@ -106,6 +114,17 @@ public record RunPlan(ServerInfo server, ModelInfo model, double downsample, int
         p.put("working pixel size (µm)", Double.isNaN(scale.runPixelSizeUm()) ? "uncalibrated" : scale.runPixelSizeUm());
         p.put("downsample", downsample);
         p.put("tile", tileSize + " + " + halo + " halo");
+        for (var w : model.getWeightsList())
+            p.put("sha256 " + w.getRole(), w.getName() + " " + w.getSha256());
+        if (!model.getPrecision().isEmpty())
+            p.put("precision", model.getPrecision()
+                    + (model.getClassPrecision().isEmpty() ? "" : " (classes " + model.getClassPrecision() + ")"));
+        AnalysisOptions a = options.analysis();
+        if (a.measureShape() || a.measureIntensity())
+            p.put("measurements", (a.measureShape() ? "shape " : "") + (a.measureIntensity() ? "intensity (H&E default)" : ""));
+        if (a.cells())
+            p.put("cell expansion", a.cellExpansion() + (a.pixelSizeUm() > 0 ? " µm" : " px")
+                    + (a.cellConstrainScale() > 0 ? ", constrained to " + a.cellConstrainScale() + " x nucleus" : ""));
         return p;
     }
 

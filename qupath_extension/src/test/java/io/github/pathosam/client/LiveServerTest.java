@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -228,6 +229,26 @@ class LiveServerTest {
             assertEquals(result.nuclei().size(), result.summary().nuclei());
             for (NucleusResult n : result.nuclei())
                 assertTrue(small.contains(n.centroidX(), n.centroidY()), n.toString());
+        }
+    }
+
+    /** Cells and QuPath-named measurements come back through the Java client, whole and in µm. */
+    @Test
+    void cellsAndMeasurementsFromTheServer() {
+        PixelRect small = new PixelRect(300, 200, 256, 192);
+        AnalysisOptions analysis = new AnalysisOptions(true, true, 3, 0, 0.5);
+        try (PathoSamClient client = PathoSamClient.connect(options().analysis(analysis).build())) {
+            TileResult result = client.segmentTile(small, slide.source());
+            if (!PythonServer.isRandomModel())
+                assertFalse(result.nuclei().isEmpty(), "the trained model finds nuclei in the synthetic slide");
+            for (NucleusResult n : result.nuclei()) {
+                assertTrue(n.isCell(), n.toString());
+                assertTrue(n.cellGeometry().buffer(1e-6).covers(n.geometry().buffer(-0.6)), "the cell holds its nucleus");
+                Map<String, Double> m = n.measurements();
+                assertEquals(n.cellGeometry().getArea() * 0.25, m.get("Cell: Area µm^2"), 1e-6);
+                assertTrue(m.containsKey("Nucleus: Hematoxylin: Mean") && m.containsKey("Nucleus/Cell area ratio"), m.toString());
+                assertEquals(List.copyOf(new java.util.TreeSet<>(m.keySet())), List.copyOf(m.keySet()), "a stable column order");
+            }
         }
     }
 
