@@ -248,7 +248,29 @@ class LiveServerTest {
                 assertEquals(n.cellGeometry().getArea() * 0.25, m.get("Cell: Area µm^2"), 1e-6);
                 assertTrue(m.containsKey("Nucleus: Hematoxylin: Mean") && m.containsKey("Nucleus/Cell area ratio"), m.toString());
                 assertEquals(List.copyOf(new java.util.TreeSet<>(m.keySet())), List.copyOf(m.keySet()), "a stable column order");
+                checkShapeAgainstJts(n.geometry(), m, "Nucleus: ", 0.5);
+                checkShapeAgainstJts(n.cellGeometry(), m, "Cell: ", 0.5);
             }
+        }
+    }
+
+    /**
+     * The server's shape figures against JTS on the same outline: JTS is what QuPath's
+     * ObjectMeasurements measures ROIs with (MinimumBoundingCircle, MinimumDiameter, convex hull).
+     */
+    private static void checkShapeAgainstJts(Geometry g, Map<String, Double> m, String prefix, double um) {
+        String where = prefix + g.getArea();
+        assertEquals(g.getArea() * um * um, m.get(prefix + "Area µm^2"), 1e-9 * g.getArea(), where);
+        assertEquals(g.getLength() * um, m.get(prefix + "Length µm"), 1e-9 * g.getLength(), where);
+        assertEquals(g.getArea() / g.convexHull().getArea(), m.get(prefix + "Solidity"), 1e-9, where);
+        double maxDiameter = 2 * new org.locationtech.jts.algorithm.MinimumBoundingCircle(g).getRadius() * um;
+        assertEquals(maxDiameter, m.get(prefix + "Max diameter µm"), 1e-6 * maxDiameter, where);
+        double minDiameter = new org.locationtech.jts.algorithm.MinimumDiameter(g).getLength() * um;
+        assertEquals(minDiameter, m.get(prefix + "Min diameter µm"), 1e-6 * minDiameter, where);
+        if (g instanceof org.locationtech.jts.geom.Polygon p) {
+            Geometry outer = g.getFactory().createPolygon(p.getExteriorRing().getCoordinates());
+            double circularity = 4 * Math.PI * outer.getArea() / (outer.getLength() * outer.getLength());
+            assertEquals(circularity, m.get(prefix + "Circularity"), 1e-9, where);
         }
     }
 
