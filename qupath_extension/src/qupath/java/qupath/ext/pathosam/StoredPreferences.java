@@ -34,6 +34,13 @@ public final class StoredPreferences {
     // true = the run decides (whole image: skip glass; annotations: every tile); false = never skip.
     private static final BooleanProperty SKIP_BACKGROUND =
             PathPrefs.createPersistentPreference("pathosam.skipBackground", true);
+    private static final BooleanProperty MEASURE_SHAPE = PathPrefs.createPersistentPreference("pathosam.measureShape", false);
+    private static final BooleanProperty MEASURE_INTENSITY =
+            PathPrefs.createPersistentPreference("pathosam.measureIntensity", false);
+    // 0 = nuclei only (detections); > 0 = cells, in µm (px on uncalibrated images).
+    private static final DoubleProperty CELL_EXPANSION = PathPrefs.createPersistentPreference("pathosam.cellExpansion", 0.0);
+    private static final DoubleProperty CELL_CONSTRAIN_SCALE =
+            PathPrefs.createPersistentPreference("pathosam.cellConstrainScale", 0.0);
 
     private StoredPreferences() {
     }
@@ -90,6 +97,26 @@ public final class StoredPreferences {
         return SKIP_BACKGROUND;
     }
 
+    /** @return whether nuclei (and cells) get QuPath's shape measurements */
+    public static BooleanProperty measureShape() {
+        return MEASURE_SHAPE;
+    }
+
+    /** @return whether nuclei (and cells) get hematoxylin and eosin statistics */
+    public static BooleanProperty measureIntensity() {
+        return MEASURE_INTENSITY;
+    }
+
+    /** @return cell expansion in µm (px when uncalibrated); 0 for nuclei only */
+    public static DoubleProperty cellExpansion() {
+        return CELL_EXPANSION;
+    }
+
+    /** @return the largest cell as a multiple of its nucleus; 0 for no limit */
+    public static DoubleProperty cellConstrainScale() {
+        return CELL_CONSTRAIN_SCALE;
+    }
+
     /**
      * Fills a builder from the preferences; options set on it afterwards override them.
      *
@@ -112,6 +139,14 @@ public final class StoredPreferences {
             builder.skipBackground(false);
         if (PIXEL_SIZE.get() > 0)
             builder.pixelSize(PIXEL_SIZE.get());
+        if (MEASURE_SHAPE.get())
+            builder.measureShape();
+        if (MEASURE_INTENSITY.get())
+            builder.measureIntensity();
+        if (CELL_EXPANSION.get() > 0)
+            builder.cellExpansion(CELL_EXPANSION.get());
+        if (CELL_CONSTRAIN_SCALE.get() > 0)
+            builder.cellConstrainScale(CELL_CONSTRAIN_SCALE.get());
         return builder;
     }
 }

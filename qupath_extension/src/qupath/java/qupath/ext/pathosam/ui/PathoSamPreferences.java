@@ -48,7 +48,11 @@ final class PathoSamPreferences {
                 item(StoredPreferences.simplify(), Double.class, "prefs.simplify"),
                 item(StoredPreferences.classify(), Boolean.class, "prefs.classify"),
                 item(StoredPreferences.replace(), Boolean.class, "prefs.replace"),
-                item(StoredPreferences.skipBackground(), Boolean.class, "prefs.skipBackground"));
+                item(StoredPreferences.skipBackground(), Boolean.class, "prefs.skipBackground"),
+                item(StoredPreferences.measureShape(), Boolean.class, "prefs.measureShape"),
+                item(StoredPreferences.measureIntensity(), Boolean.class, "prefs.measureIntensity"),
+                item(StoredPreferences.cellExpansion(), Double.class, "prefs.cellExpansion"),
+                item(StoredPreferences.cellConstrainScale(), Double.class, "prefs.cellConstrainScale"));
     }
 
     private static <T> PropertySheet.Item item(Property<T> property, Class<? extends T> type, String key) {
