@@ -249,3 +249,24 @@ def test_a_halo_too_small_for_the_cells_is_refused_before_the_model_runs() -> No
     with pytest.raises(InvalidInput, match="µm"):
         check_halo(Params(cell_expansion=6.0, pixel_size_um=0.25), rect, core, 2.0)  # 12 tile px each way
     check_halo(Params(cell_expansion=15.0), rect, None, 1.0)  # a single tile owns all of itself
+
+
+def test_geojson_cells_round_trip_in_qupaths_schema(tmp_path) -> None:
+    import json
+
+    from pathosam_server.formats.geojson import read_detection_geojson, read_provenance, write_geojson
+
+    labels = _disc_labels((80, 80), seed=9, n=4)
+    job = TileJob(_render(labels), Rect(0, 0, 80, 80), 1.0)
+    cells = nuclei_from_labels(labels, job, Params(cell_expansion=4.0, measure_shape=True, simplify_tolerance=0.0))
+    path = tmp_path / "cells.geojson"
+    write_geojson(cells, path, {"model": "m", "weights": []})
+    data = json.loads(path.read_text())
+    f = data["features"][0]
+    assert f["properties"]["objectType"] == "cell" and "nucleusGeometry" in f and data["pathosam"]["model"] == "m"
+    f["properties"]["measurements"]["From QuPath"] = None  # QuPath may leave a value empty
+    path.write_text(json.dumps(data))
+    back = read_detection_geojson(path)
+    assert [b.geometry.equals(c.geometry) and b.cell_geometry.equals(c.cell_geometry) for b, c in zip(back, cells)] == [True] * len(cells)
+    assert back[0].measurements == pytest.approx(cells[0].measurements) and "From QuPath" not in back[0].measurements
+    assert read_provenance(path) == {"model": "m", "weights": []}

@@ -188,7 +188,11 @@ def read_detection_geojson(path: Path) -> list[NucleusRecord]:
         if props.get("objectType") == "cell" and isinstance(nucleus := props.pop("_nucleus", None), dict):
             cell, geom = geom, polygonal_part(shape(nucleus))
         c = geom.centroid
-        extra = {k: float(v) for k, v in m.items() if k not in (SCORE_MEASUREMENT, PROBABILITY_MEASUREMENT)}
+        extra = {
+            k: float(v)
+            for k, v in m.items()
+            if k not in (SCORE_MEASUREMENT, PROBABILITY_MEASUREMENT) and isinstance(v, (int, float))
+        }
         out.append(
             NucleusRecord(
                 geometry=geom,
