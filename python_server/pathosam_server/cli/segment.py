@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -63,13 +64,12 @@ def run(args: argparse.Namespace) -> int:
     """
     from tqdm import tqdm
 
-    from ..analysis.measure import expansion_tile_px
+    from ..analysis.measure import expansion_tile_px, halo_problem
     from ..batch.ledger import settings_hash
     from ..formats.partial import PartialOutput
     from ..formats.readers import open_image
     from ..geometry.seams import SeamGuard
     from ..inference import provenance
-    from ..inference.provenance import params_dict
     from ..inference.regions import segment_region
     from ..records import Rect
 
@@ -89,13 +89,9 @@ def run(args: argparse.Namespace) -> int:
     if calibration is not None and not 0 <= calibration <= 1000:
         raise CliError(f"--image-pixel-size-um must be in [0, 1000], got {calibration}")
     run_params = params(args).updated(pixel_size_um=calibration)
-    halo = spec.halo
-    if run_params.cell_expansion > 0 and halo < 2 * expansion_tile_px(run_params, args.downsample):
-        need = 2 * expansion_tile_px(run_params, args.downsample)
-        raise CliError(
-            f"--cell-expansion {run_params.cell_expansion:g} needs a halo of at least {need:.0f} working px "
-            f"(2 x the expansion) so that cells at tile seams are whole; the halo is {halo}: pass --halo {need:.0f}"
-        )
+    problem = halo_problem(run_params, spec.halo, args.downsample)  # the server's rule, before the model loads
+    if problem:
+        raise CliError(f"{problem}: pass --halo {math.ceil(2 * expansion_tile_px(run_params, args.downsample))}")
     stat = args.image.stat()
     settings = settings_hash(
         {
@@ -111,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             "normalization": spec.tile_normalization,
             "precision": [spec.precision, spec.class_precision],
             # Skipping glass does not change the nuclei, so a resumed run may switch it.
-            "params": {k: v for k, v in params_dict(run_params).items() if k != "skip_background"},
+            "params": {k: v for k, v in run_params.as_dict().items() if k != "skip_background"},
         }
     )
     partial = PartialOutput(args.output, settings)

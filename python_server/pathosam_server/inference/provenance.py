@@ -15,11 +15,6 @@ from .models import LoadedModel
 from .precision import dtype_name
 
 
-def params_dict(params: Params) -> dict[str, Any]:
-    """The parameters as JSON-ready values (stains by their description)."""
-    return params.as_dict()
-
-
 def describe(model: LoadedModel, params: Params) -> dict[str, Any]:
     """Provenance of detections made by ``model`` with ``params`` in this process.
 
@@ -38,6 +33,6 @@ def describe(model: LoadedModel, params: Params) -> dict[str, Any]:
         "server_version": __version__,
         "precision": dtype_name(model.compute_dtype),
         "class_precision": dtype_name(model.semantic_dtype) if model.semantic_decoder is not None else "",
-        "params": params_dict(params),
+        "params": params.as_dict(),
         "working_pixel_size_um": model.spec.pixel_size_um,
     }

@@ -121,10 +121,7 @@ def provenance_to_proto(d: dict[str, Any], params: Params) -> pb.Provenance:
 
 def provenance_from_proto(msg: pb.Provenance) -> dict[str, Any]:
     """A server's provenance as the same dict an in-process run records (``inference.provenance``)."""
-    from ..inference.provenance import params_dict
-
-    stains = stains_from_proto(msg.params.stains) if msg.params.HasField("stains") else None
-    params = params_from_proto(msg.params, Params()).updated(stains=stains)
+    params = params_from_proto(msg.params, Params())  # the stains too, when the message has them
     return {
         "model": msg.model,
         "architecture": msg.architecture,
@@ -132,6 +129,6 @@ def provenance_from_proto(msg: pb.Provenance) -> dict[str, Any]:
         "server_version": msg.server_version,
         "precision": msg.precision,
         "class_precision": msg.class_precision,
-        "params": params_dict(params),
+        "params": params.as_dict(),
         "working_pixel_size_um": msg.working_pixel_size_um,
     }
