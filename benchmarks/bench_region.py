@@ -4,9 +4,12 @@ Each side runs in its own subprocess (so peak RSS is its own); both use the same
 halo 64. The gRPC side includes the server (in process, on loopback), the client that reads and
 sends tiles, polygons and protobuf. Prints a JSON line per side and the ratio.
 
-    python benchmarks/bench_region.py [--size 1152 896] [--arch vit_t] [--checkpoint CKPT] [--repeat 1]
+    python benchmarks/bench_region.py [--size 1152 896] [--arch vit_t] [--checkpoint CKPT] [--repeat 1] [--slide]
 
-Random weights are fine here: this measures time and memory, not quality.
+Random weights are fine here: this measures time and memory, not quality. ``--slide`` replaces the noise
+image with a slide-like one (``_testing.glass.make_slide_region``: tissue islands on half of it, glass
+around them, a nucleus alone on glass) and runs the server with its whole-image defaults (glass tiles
+skipped, ``--precision auto``, the model's queue) against micro-sam's defaults on every tile.
 """
 from __future__ import annotations
 
@@ -26,8 +29,15 @@ sys.path.insert(0, str(ROOT / "python_server"))
 TILE, HALO = 384, 64
 
 
+SLIDE = False  # set by --slide in each child
+
+
 def _image(height: int, width: int) -> np.ndarray:
     """Noise is the worst case for the watershed (many small instances) and needs no data file."""
+    if SLIDE:
+        from pathosam_server._testing.glass import make_slide_region
+
+        return make_slide_region(6, shape=(height, width), tissue_fraction=0.5, isolated=1).sample.image
     return (np.random.default_rng(0).random((height, width, 3)) * 255).astype(np.uint8)
 
 
@@ -67,7 +77,7 @@ def run_grpc(checkpoint: str, arch: str, height: int, width: int) -> dict:
     def requests():
         yield pb.SegmentRegionRequest(start=pb.RegionStart(
             region=wire.rect_to_proto(region), downsample=1.0, image_width=width, image_height=height,
-            params=pb.SegmentParams(classify=False)))
+            params=pb.SegmentParams(classify=False, skip_background=SLIDE)))
         for i, t in enumerate(plan):  # read lazily: one tile's pixels at a time
             px = np.ascontiguousarray(image[t.rect.y:t.rect.y1, t.rect.x:t.rect.x1])
             yield pb.SegmentRegionRequest(tile=pb.Tile(
@@ -89,11 +99,13 @@ def run_grpc(checkpoint: str, arch: str, height: int, width: int) -> dict:
         "side": "SegmentRegion over gRPC", "seconds": seconds, "instances": nuclei, "tiles": len(plan),
         "tiles_per_s": len(plan) / seconds, "server_encoder_s": summary.timings.encoder_seconds,
         "server_decoder_s": summary.timings.decoder_seconds,
-        "server_postprocess_s": summary.timings.postprocess_seconds,
+        "server_postprocess_s": summary.timings.postprocess_seconds, "tiles_skipped": summary.tiles_skipped,
     }
 
 
 def _child(args: argparse.Namespace) -> None:
+    global SLIDE
+    SLIDE = args.slide
     fn = run_grpc if args.child == "grpc" else run_micro_sam
     out = fn(args.checkpoint, args.arch, args.size[1], args.size[0])
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -106,6 +118,7 @@ def main() -> None:
     ap.add_argument("--arch", default="vit_t")
     ap.add_argument("--checkpoint", default=None, help="weights (default: random weights of --arch)")
     ap.add_argument("--repeat", type=int, default=1, help="alternate the two sides this many times")
+    ap.add_argument("--slide", action="store_true", help="a half-glass slide-like image, the server skipping glass")
     ap.add_argument("--child", choices=("grpc", "micro-sam"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -120,12 +133,13 @@ def main() -> None:
         for _ in range(args.repeat):
             for side in ("micro-sam", "grpc"):
                 cmd = [sys.executable, __file__, "--child", side, "--checkpoint", ckpt, "--arch", args.arch,
-                       "--size", str(args.size[0]), str(args.size[1])]
+                       "--size", str(args.size[0]), str(args.size[1])] + (["--slide"] if args.slide else [])
                 line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
                 results[side].append(json.loads(line))
                 print(line, flush=True)
     best = {k: min(r["seconds"] for r in v) for k, v in results.items()}
     print(json.dumps({"ratio_grpc_over_micro_sam": best["grpc"] / best["micro-sam"],
+                      "speedup": best["micro-sam"] / best["grpc"], "slide": args.slide,
                       "size": args.size, "arch": args.arch, "tile": TILE, "halo": HALO}))
 
 

@@ -8,7 +8,9 @@ synthetic 512 px tiles it times, after a warm-up tile each:
 - ``micro-sam``: what micro-sam does by default: float32, segment-anything's own attention, one tile
   at a time (``precompute_image_embeddings`` + the AIS decoder, as ``automatic_instance_segmentation``);
 - ``server``: this server's model path (``pipeline.run_models``): fused attention, ``--precision auto``
-  (bfloat16 / float16 where the device has it), optionally ``torch.compile``.
+  (bfloat16 / float16 where the device has it), optionally ``torch.compile``, one tile at a time;
+- ``server_batched``: the same model with every tile submitted at once to its queue
+  (``scheduler.TileScheduler``, ``--max-batch``, 0 = from free GPU memory), as concurrent streams reach it.
 
 It also measures the device's peak dense matmul rate (float32 and the server's precision) and prints the
 encoder FLOPs per tile (counted by ``torch.utils.flop_counter``) x tiles/s as a fraction of it. Without
@@ -36,6 +38,7 @@ from pathosam_server.inference import pipeline  # noqa: E402
 from pathosam_server.inference.attention import unfuse_attention  # noqa: E402
 from pathosam_server.inference.models import ModelManager, local_spec  # noqa: E402
 from pathosam_server.inference.precision import dtype_name  # noqa: E402
+from pathosam_server.inference.scheduler import scheduler_of  # noqa: E402
 
 
 def _sync(device: str) -> None:
@@ -101,6 +104,22 @@ def _time_tiles(run: Callable[[Any], None], tiles: list, device: str) -> dict[st
     return out
 
 
+def _time_batch(run: Callable[[list], None], tiles: list, device: str) -> dict[str, float]:
+    """Warm up with one batch of all tiles, then time a second one."""
+    run(tiles)  # first pass: allocator and kernels warm
+    _sync(device)
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    run(tiles)
+    _sync(device)
+    seconds = time.perf_counter() - t0
+    out = {"tiles_per_s": len(tiles) / seconds, "seconds_per_tile": seconds / len(tiles)}
+    if device.startswith("cuda"):
+        out["peak_gpu_gib"] = torch.cuda.max_memory_allocated() / 2**30
+    return out
+
+
 def main() -> None:
     """Parse arguments, time both paths on the same tiles, print one JSON line."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -109,6 +128,7 @@ def main() -> None:
     ap.add_argument("--tiles", type=int, default=8, help="tiles per path (the first warms up)")
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--max-batch", type=int, default=0, help="tiles per pass for server_batched (0 = auto)")
     args = ap.parse_args()
     from micro_sam import util
     from micro_sam.instance_segmentation import InstanceSegmentationWithDecoder
@@ -134,6 +154,17 @@ def main() -> None:
     flops = encoder_flops(baseline.predictor.model.image_encoder, args.device)
     server = ModelManager([local_spec(checkpoint, name="fast", compile=args.compile)], args.device).get()
     result["server"] = _time_tiles(lambda im: pipeline.run_models(server, im, classify=False), tiles, args.device)
+    batched = ModelManager(
+        [local_spec(checkpoint, name="batched", compile=args.compile, max_batch=args.max_batch)], args.device
+    ).get()
+    queue = scheduler_of(batched)
+
+    def all_at_once(images: list) -> None:
+        for future in [queue.submit(im, False) for im in images]:
+            future.result()
+
+    result["server_batched"] = _time_batch(all_at_once, tiles, args.device)
+    result["server_batched"]["max_batch"] = queue.max_batch
     dtype = server.compute_dtype or torch.float32
     result["server_precision"] = dtype_name(server.compute_dtype)
     result["encoder_tflop_per_tile"] = flops / 1e12
@@ -141,11 +172,16 @@ def main() -> None:
         "float32": peak_matmul_tflops(args.device, torch.float32),
         result["server_precision"]: peak_matmul_tflops(args.device, dtype),
     }
-    for name, peak in (("micro-sam", "float32"), ("server", result["server_precision"])):
+    for name, peak in (
+        ("micro-sam", "float32"),
+        ("server", result["server_precision"]),
+        ("server_batched", result["server_precision"]),
+    ):
         achieved = flops * result[name]["tiles_per_s"] / 1e12
         result[name]["encoder_tflops"] = achieved
         result[name]["fraction_of_peak"] = achieved / result["peak_matmul_tflops"][peak]
     result["speedup"] = result["server"]["tiles_per_s"] / result["micro-sam"]["tiles_per_s"]
+    result["speedup_batched"] = result["server_batched"]["tiles_per_s"] / result["micro-sam"]["tiles_per_s"]
     print(json.dumps(result))
 
 

@@ -162,17 +162,18 @@ def test_idle_streams_time_out_never_block_work_and_health_answers(random_model)
 def test_work_nobody_waits_for_stops(random_model, monkeypatch) -> None:
     """A tile whose deadline passes while it waits for the model is never encoded; a cancelled stream
     stops at its current tile instead of finishing the rest."""
-    from pathosam_server.inference import pipeline
+    from pathosam_server.inference import scheduler
 
     encoded: list[int] = []
-    real = pipeline.compute_embeddings
+    real = scheduler.encode
 
-    def counting(model, image):
-        encoded.append(image.shape[1])
-        return real(model, image)
+    def counting(model, images):
+        encoded.extend(image.shape[1] for image in images)
+        return real(model, images)
 
-    monkeypatch.setattr(pipeline, "compute_embeddings", counting)
-    srv, address = _server(random_model, max_concurrent_streams=2, max_tile_size=1024)
+    monkeypatch.setattr(scheduler, "encode", counting)
+    # three work slots: the stream holds two (a tile on the model and its next one queued), the tile below one
+    srv, address = _server(random_model, max_concurrent_streams=3, max_tile_size=1024)
     width = 512
     image = noise_image(8, 512, width * 4)
     tiles = [pb.Tile(region=pb.Rect(x=i * width, y=0, width=width, height=512), index=i,

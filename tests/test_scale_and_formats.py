@@ -25,12 +25,12 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "python_server")}
 
 
 def test_edge_tiles_are_padded_to_the_model_window_not_rescaled(random_model, monkeypatch) -> None:
-    from pathosam_server.inference import pipeline
+    from pathosam_server.inference import scheduler
     from pathosam_server.inference.pipeline import TileJob, segment_tile
 
     seen: list[tuple[int, int]] = []
-    real = pipeline.compute_embeddings
-    monkeypatch.setattr(pipeline, "compute_embeddings", lambda m, im: (seen.append(im.shape[:2]), real(m, im))[1])
+    real = scheduler.encode
+    monkeypatch.setattr(scheduler, "encode", lambda m, ims: (seen.extend(im.shape[:2] for im in ims), real(m, ims))[1])
     model = random_model.get()
     pixels = noise_image(12, 200, 300)  # an edge tile: 300 x 200 instead of 512
     result = segment_tile(model, TileJob(pixels, Rect(0, 0, 300, 200), 1.0), Params(simplify_tolerance=0))

@@ -8,7 +8,7 @@ from tiny_model_helpers import HELD_OUT_SEED, TINY_SEMANTIC, needs_affordable_bf
 
 from pathosam_server._testing.synthetic import make_sample
 from pathosam_server.errors import ModelError
-from pathosam_server.inference import pipeline, semantic
+from pathosam_server.inference import encoder, pipeline, semantic
 from pathosam_server.inference.models import ModelManager, local_spec
 from pathosam_server.inference.pipeline import TileJob
 from pathosam_server.records import Params, Rect
@@ -36,11 +36,11 @@ def test_tiles_reach_the_encoder_unchanged_unless_micro_sam_normalisation_is_ask
     plain = ModelManager([local_spec(random_checkpoint, name="a")], "cpu").get()
     stretched = ModelManager([local_spec(random_checkpoint, name="b", tile_normalization="micro-sam")], "cpu").get()
     with torch.inference_mode():
-        got = pipeline.compute_embeddings(plain, image)["features"]
+        got = encoder.compute_embeddings(plain, image)["features"]
         plain.predictor.reset_image()
         plain.predictor.set_image(image)
         expected = plain.predictor.get_image_embedding().numpy()
-        parity = pipeline.compute_embeddings(stretched, image)["features"]
+        parity = encoder.compute_embeddings(stretched, image)["features"]
         micro_sam = util.precompute_image_embeddings(stretched.predictor, image, ndim=2, verbose=False)["features"]
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(parity, micro_sam)
@@ -56,7 +56,7 @@ def test_semantic_decoder_sees_what_patho_sam_feeds_it(tiny_model) -> None:
     assert not model.semantic_decoder.training and model.decoder.training  # patho-sam / micro-sam modes
     image = make_sample(HELD_OUT_SEED + 7).image
     with model.lock, torch.inference_mode():
-        pipeline.compute_embeddings(model, image)
+        encoder.compute_embeddings(model, image)
         ours = semantic.class_logits(model.semantic_decoder, model.predictor, None)
         state = torch.load(TINY_SEMANTIC, map_location="cpu", weights_only=True)
         unetr = get_unetr(model.predictor.model.image_encoder, state, "cpu", out_channels=6, final_activation=None)
@@ -78,7 +78,8 @@ def test_bfloat16_classes_equal_float32_classes(tiny_model) -> None:
     segmenter, _, _, _ = pipeline.run_models(model, sample.image, classify=False)
     labels = np.asarray(segmenter.generate(min_size=10))
     records = {}
-    with model.lock:
+    with model.lock, torch.inference_mode():
+        encoder.compute_embeddings(model, sample.image)  # the predictor's features, for class_logits
         for dtype in (None, torch.bfloat16):
             logits = semantic.class_logits(model.semantic_decoder, model.predictor, dtype)
             records[dtype] = pipeline.nuclei_from_labels(labels, job, Params(), None, logits)

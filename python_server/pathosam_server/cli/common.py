@@ -67,6 +67,14 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         help="torch.compile the image encoder at start (about 25 s once; then ~1.3x faster per tile on a CPU)",
     )
     g.add_argument(
+        "--max-batch",
+        type=_batch_size,
+        default=0,
+        metavar="N",
+        help="most tiles per encoder/decoder pass, from every stream and call together (0 = auto: from free "
+        "GPU memory on CUDA, 1 on a CPU, where larger batches measured slower)",
+    )
+    g.add_argument(
         "--tile-normalization",
         choices=("none", "micro-sam"),
         default="none",
@@ -75,6 +83,17 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--allow-pickle", action="store_true", help="allow unpickling a trusted local checkpoint")
     g.add_argument("--device", default=os.environ.get("PATHOSAM_DEVICE", "auto"), help="auto|cpu|cuda|cuda:N|mps")
+
+
+def _batch_size(text: str) -> int:
+    """``--max-batch``: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of tiles >= 0 (0 = auto), got '{text}'")
+    return value
 
 
 def add_segment_args(p: argparse.ArgumentParser, min_size_help: str = "minimum nucleus size in tile pixels") -> None:
@@ -225,6 +244,7 @@ def model_manager(args: argparse.Namespace) -> ModelManager:
     extra["class_precision"] = args.class_precision
     extra["precision"] = args.precision
     extra["compile"] = args.compile
+    extra["max_batch"] = args.max_batch
     extra["tile_normalization"] = args.tile_normalization
     if args.model_path:
         spec = local_spec(

@@ -19,6 +19,7 @@ import torch
 from ..errors import ModelError, UnknownModelError
 from .attention import compile_encoder, fuse_attention
 from .precision import compute_in, dtype_name, resolve_model_precision
+from .scheduler import per_sample_batch_norm
 from .semantic import (
     PUBLISHED_SEMANTIC_DECODERS,
     fetch_published_semantic_decoder,
@@ -67,9 +68,11 @@ class ModelSpec:
         precision: Arithmetic of the encoder and the instance decoder: auto, float32, bfloat16 or
             float16 (``precision.resolve_model_precision``).
         compile: ``torch.compile`` the image encoder at load (``attention.compile_encoder``).
+        max_batch: Most tiles per encoder and decoder pass (``scheduler.TileScheduler``; 0 = from the
+            device: free GPU memory, or 2 on a CPU).
         tile_normalization: ``none`` (tiles reach the encoder as they are, as PathoSAM was trained) or
             ``micro-sam`` (each tile's channels stretched to 0-255, as micro-sam's inference does;
-            ``pipeline.compute_embeddings`` says why that is not the default).
+            ``encoder.compute_embeddings`` says why that is not the default).
     """
 
     name: str
@@ -86,6 +89,7 @@ class ModelSpec:
     class_precision: str = "auto"
     precision: str = "auto"
     compile: bool = False
+    max_batch: int = 0
     tile_normalization: str = "none"
     input_edge: int = PATHOSAM_TILE + 2 * PATHOSAM_HALO
 
@@ -191,6 +195,9 @@ def select_device(requested: Optional[str] = None) -> str:
 class LoadedModel:
     """A model in memory. Inference on it must hold ``lock`` (SamPredictor keeps per-image state).
 
+    Tiles reach it through its ``scheduler`` (``scheduler.scheduler_of``), which batches them; prompts
+    hold ``lock`` themselves.
+
     Attributes:
         spec: Where it came from.
         predictor: micro-sam's SamPredictor (encoder + prompt decoder).
@@ -199,6 +206,7 @@ class LoadedModel:
         semantic_dtype: Autocast dtype of the semantic decoder (None = float32).
         compute_dtype: Autocast dtype of the encoder and the AIS decoder (None = float32).
         device: Torch device string.
+        scheduler: The model's ``TileScheduler``, made on first use.
         weights: (role, file name, SHA-256, bytes) of every file the model was built from, taken at load
             so provenance names the file the model really came from, even if it changes on disk later.
     """
@@ -212,6 +220,7 @@ class LoadedModel:
     compute_dtype: Any = None
     weights: tuple[tuple[str, str, str, int], ...] = ()
     lock: threading.Lock = field(default_factory=threading.Lock)
+    scheduler: Any = None
 
 
 def load_model(spec: ModelSpec, device: str) -> LoadedModel:
@@ -284,6 +293,7 @@ def load_model(spec: ModelSpec, device: str) -> LoadedModel:
     decoder = None
     if decoder_state is not None:
         decoder = get_decoder(sam.image_encoder, decoder_state, device)
+        per_sample_batch_norm(decoder)  # so that batched tiles equal tiles run one at a time
         compute_in(decoder, compute_dtype, device)
     semantic = None
     if sem_state is not None:

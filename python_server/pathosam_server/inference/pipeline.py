@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
-import torch
 from scipy import ndimage
 
 from ..analysis import measure
@@ -21,6 +20,7 @@ from ..geometry import coords, polygons
 from ..records import NucleusRecord, Params, Rect
 from . import semantic, tissue
 from .models import LoadedModel
+from .scheduler import scheduler_of
 
 
 @dataclass
@@ -54,37 +54,6 @@ class TileJob:
     downsample: float
     core: Optional[Rect] = None
     image_size: Optional[tuple[int, int]] = None
-
-
-def compute_embeddings(model: LoadedModel, image: np.ndarray) -> dict:
-    """One encoder pass over a tile, in micro-sam's embedding format. The caller holds ``model.lock``.
-
-    PathoSAM was trained on RGB tiles as they are (patho-sam's ``histopathology_identity``; SAM
-    normalises inside the model), so by default the tile reaches the encoder unchanged. micro-sam's
-    inference instead stretches each tile's channels to 0-255 (``util._to_image``), which makes a
-    nucleus's embedding depend on the darkest and brightest pixels elsewhere in its tile: two tile grids
-    then disagree on more nuclei and classes. ``tile_normalization="micro-sam"`` keeps that stretch for
-    exact parity with micro-sam's ``automatic_instance_segmentation``.
-
-    Args:
-        model: The loaded model.
-        image: (H, W, 3) uint8 tile.
-
-    Returns:
-        {"features", "input_size", "original_size"} as ``util.precompute_image_embeddings`` returns.
-    """
-    from micro_sam import util
-
-    if model.spec.tile_normalization == "micro-sam":
-        return util.precompute_image_embeddings(model.predictor, image, ndim=2, verbose=False)
-    p = model.predictor
-    p.reset_image()
-    p.set_image(np.ascontiguousarray(image, dtype=np.uint8))
-    return {
-        "features": p.get_image_embedding().cpu().numpy(),
-        "input_size": p.input_size,
-        "original_size": p.original_size,
-    }
 
 
 # SAM's pixel mean (RGB): SAM pads its normalised input with 0, i.e. with this colour.
@@ -147,33 +116,33 @@ def run_models(
 ) -> tuple[Any, Optional[np.ndarray], float, float]:
     """Encoder once, then the AIS decoder and (optionally) the semantic decoder on that embedding.
 
+    The tile joins the model's queue (``scheduler.TileScheduler``), which may run it in one batch with
+    other callers' tiles; the watershed that follows runs on this thread.
+
     Args:
         model: The loaded model.
         image: (H, W, 3) uint8 tile (already at the model's scale, see ``pad_to_model_scale``).
         classify: Also run the semantic decoder.
-        alive: Whether the caller still waits; checked once the model is free and between model stages,
-            so work nobody waits for stops (``Cancelled``) instead of holding the model.
+        alive: Whether the caller still waits; checked before the tile's batch runs, so work nobody
+            waits for stops (``Cancelled``) instead of holding the model.
 
     Returns:
-        (initialised micro-sam segmenter, class logits (6, H, W) or None, encoder s, decoder s).
+        (micro-sam segmenter holding the decoder's maps, class logits (6, H, W) or None, encoder s,
+        decoder s: the tile's share of its batch).
     """
     from micro_sam.instance_segmentation import InstanceSegmentationWithDecoder
 
     if model.decoder is None:
         raise ModelError(f"model '{model.spec.name}' has no instance segmentation (AIS) decoder")
+    out = scheduler_of(model).run(image, classify, alive)
+    assert out.ais is not None
     segmenter = InstanceSegmentationWithDecoder(model.predictor, model.decoder)
-    logits = None
-    with model.lock, torch.inference_mode():
-        _check(alive)  # the tile may have waited for the model longer than its caller did
-        t0 = time.perf_counter()
-        embeddings = compute_embeddings(model, image)
-        t1 = time.perf_counter()
-        _check(alive)
-        segmenter.initialize(image, image_embeddings=embeddings)
-        if classify and model.semantic_decoder is not None:
-            logits = semantic.class_logits(model.semantic_decoder, model.predictor, model.semantic_dtype)
-        t2 = time.perf_counter()
-    return segmenter, logits, t1 - t0, t2 - t1
+    # What micro-sam's ``initialize`` stores from the decoder's output (micro-sam 1.8, pinned): the
+    # watershed in ``generate`` reads only these.
+    segmenter._foreground, segmenter._center_distances, segmenter._boundary_distances = out.ais
+    segmenter._i = None
+    segmenter._is_initialized = True
+    return segmenter, out.logits, out.encoder_seconds, out.decoder_seconds
 
 
 def _check(alive: Optional[Callable[[], bool]]) -> None:

@@ -21,8 +21,8 @@ from ..geometry.tiling import round_half_up
 from ..records import NucleusRecord, Params, Rect
 from . import semantic
 from .embedding_cache import CachedWindow, EmbeddingCache, window_digest
+from .encoder import compute_embeddings
 from .models import LoadedModel
-from .pipeline import compute_embeddings
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ The gRPC server runs every call on a thread of a fixed pool. Health and GetInfo 
 because segmentation and prompt calls may hold at most ``max_open_calls`` threads (a call over that is
 refused at once), and the pool is larger by a reserve (``server.create_server``). A call holds a
 *work slot* only while its tile or prompt waits for or runs on the model, never while a stream merely
-stays open, so idle streams cannot block other users; one client (peer host) holds at most
+stays open, so idle streams cannot block other users (a region stream keeps up to
+``TileScheduler.stream_depth`` tiles in flight, each with its own slot: one on the model, the next
+queued behind it); one client (peer host) holds at most
 ``max_per_client`` work slots, so a single client cannot queue out the rest.
 """
 

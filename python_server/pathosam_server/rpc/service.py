@@ -8,11 +8,10 @@ GetInfo always have threads left and work nobody waits for stops.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import grpc
@@ -30,10 +29,12 @@ from ..inference.models import LoadedModel, ModelManager, is_cached
 from ..inference.pipeline import TileJob, TileResult, oversized, segment_tile
 from ..inference.precision import dtype_name
 from ..inference.prompts import segment_prompts, window_embedding
+from ..inference.scheduler import scheduler_of
 from ..records import Params, Rect
 from . import calls, params_wire, wire
 from .admission import Admission, Limits, RefusalLog, client_of
 from .calls import CallInfo
+from .streams import POLL_S, IdleTimeoutReader, tile_answers
 from .wire import SERVER_ID_KEY, RequestError, invalid
 
 log = logging.getLogger(__name__)
@@ -229,11 +230,11 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
             # At once, not with the first answer: a client whose stream breaks mid-tile can say which server went away.
             context.send_initial_metadata(((SERVER_ID_KEY, self.server_id),))
         with self.admission.call():
-            requests = _IdleTimeoutReader(request_iterator, self.limits.stream_idle_timeout)
+            requests = IdleTimeoutReader(request_iterator, self.limits.stream_idle_timeout)
             yield from self._segment_region(requests, context, call, t0)
 
     def _segment_region(
-        self, requests: _IdleTimeoutReader, context: grpc.ServicerContext, call: CallInfo, t0: float
+        self, requests: IdleTimeoutReader, context: grpc.ServicerContext, call: CallInfo, t0: float
     ) -> Iterator[pb.SegmentRegionResponse]:
         first = requests.next()
         if first is None or first.WhichOneof("message") != "start":
@@ -249,85 +250,55 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
         guard = SeamGuard()
         summary = _Summary(model.spec.name, _provenance(model, params))
         next_id = 1
-        while (req := requests.next()) is not None:
-            kind = req.WhichOneof("message")
-            if kind == "end":
-                break
-            if kind != "tile":
-                raise invalid(f"unexpected '{kind}' message after RegionStart (expected tiles, then RegionEnd)")
-            job = self._tile_job(req.tile, downsample, region, size)
-            core = job.core or job.rect
-            clash = cores.overlapping(core)
-            if clash is not None:
-                raise invalid(f"tile {req.tile.index}: core {core} overlaps an earlier tile's core {clash}")
-            cores.add(core)
-            result = self._run(model, job, params, context, wait=True)
-            call.tiles += 1
-            # Where two tiles disagree about a nucleus, the one returned first stays.
-            result.nuclei = guard.admit(result.nuclei, core, job.rect)
-            summary.add(result)
-            if result.nuclei:
-                batch = pb.NucleusBatch(tile_index=req.tile.index)
-                for n in result.nuclei:
-                    batch.nuclei.append(wire.nucleus_to_proto(n, next_id))
-                    next_id += 1
-                yield pb.SegmentRegionResponse(nuclei=batch)
-            yield pb.SegmentRegionResponse(
-                progress=pb.TileDone(
-                    index=req.tile.index,
-                    nuclei=len(result.nuclei),
-                    tiles_done=summary.tiles,
-                    seconds=result.encoder_seconds + result.decoder_seconds + result.postprocess_seconds,
-                    skipped=result.skipped,
+        # Up to `depth` tiles of this stream are in flight, so that the model's queue can batch them and
+        # one tile's decoding, watershed and tracing overlap the next tile's model pass. Answers still go
+        # out in the order the tiles came, so the seam rule ("the tile answered first keeps the nucleus")
+        # sees the same order as one tile at a time.
+        depth = scheduler_of(model).stream_depth
+        pending: deque[tuple[int, Rect, Rect, Future]] = deque()
+        ended = False
+        pool = ThreadPoolExecutor(max_workers=depth, thread_name_prefix="region-tile")
+        try:
+            while not ended or pending:
+                while pending and pending[0][3].done():
+                    index, core, rect, future = pending.popleft()
+                    result = future.result()
+                    call.tiles += 1
+                    # Where two tiles disagree about a nucleus, the one returned first stays.
+                    result.nuclei = guard.admit(result.nuclei, core, rect)
+                    summary.add(result)
+                    yield from tile_answers(index, result, summary.tiles, next_id)
+                    next_id += len(result.nuclei)
+                if ended or len(pending) >= depth:
+                    if pending:
+                        wait([pending[0][3]])
+                    continue
+                # With tiles in flight, listen only briefly, then look at them again: a client may send
+                # its next tile only after it has heard of the last one.
+                req = requests.next(timeout=POLL_S if pending else None)
+                if req is IdleTimeoutReader.NOTHING:
+                    continue
+                kind = None if req is None else req.WhichOneof("message")
+                if kind in (None, "end"):
+                    ended = True
+                    continue
+                if kind != "tile":
+                    raise invalid(f"unexpected '{kind}' message after RegionStart (expected tiles, then RegionEnd)")
+                job = self._tile_job(req.tile, downsample, region, size)
+                core = job.core or job.rect
+                clash = cores.overlapping(core)
+                if clash is not None:
+                    raise invalid(f"tile {req.tile.index}: core {core} overlaps an earlier tile's core {clash}")
+                cores.add(core)
+                pending.append(
+                    (req.tile.index, core, job.rect, pool.submit(self._run, model, job, params, context, True))
                 )
-            )
+        finally:
+            for *_, future in pending:
+                future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
         summary.dropped_at_seams = guard.dropped
         yield pb.SegmentRegionResponse(summary=summary.to_proto(t0, cores.covered_area / region.area))
-
-
-class _IdleTimeoutReader:
-    """Reads a request stream on its own thread so that a silent client can be timed out.
-
-    gRPC's request iterator blocks until the client sends; a stream that opened and then sent nothing
-    would otherwise hold its call slot forever.
-
-    Args:
-        requests: The request iterator.
-        idle_timeout: Seconds to wait for each message.
-    """
-
-    _END = object()
-
-    def __init__(self, requests: Iterator[Any], idle_timeout: float) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # a little read-ahead, no more
-        self._timeout = idle_timeout
-        self._thread = threading.Thread(target=self._pump, args=(requests,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, requests: Iterator[Any]) -> None:
-        try:
-            for req in requests:
-                self._queue.put(req)
-        except Exception as err:  # the call ended (cancelled, or aborted by the servicer)
-            self._queue.put(err)
-            return
-        self._queue.put(self._END)
-
-    def next(self) -> Any:
-        """The next message, None at the end of the stream."""
-        try:
-            item = self._queue.get(timeout=self._timeout)
-        except queue.Empty:
-            raise RequestError(
-                grpc.StatusCode.DEADLINE_EXCEEDED,
-                f"no message for {self._timeout:g} s: the stream was closed to free its slot (send tiles, then "
-                "RegionEnd)",
-            ) from None
-        if item is self._END:
-            return None
-        if isinstance(item, Exception):
-            raise RequestError(grpc.StatusCode.CANCELLED, f"the request stream broke off: {item}")
-        return item
 
 
 class _Summary:
