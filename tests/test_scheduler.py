@@ -58,6 +58,8 @@ def _key(result) -> list[tuple]:
     return [(n.geometry.wkt, n.class_id, round(n.class_probability, 4), round(n.score, 4)) for n in result.nuclei]
 
 
+@pytest.mark.model
+@pytest.mark.slow
 def test_batched_tiles_equal_tiles_run_one_at_a_time(float32_tiny) -> None:
     model = float32_tiny
     jobs = _tiles()
@@ -85,6 +87,7 @@ def test_batched_tiles_equal_tiles_run_one_at_a_time(float32_tiny) -> None:
     print(f"{total} nuclei in 2 tiles (one an edge tile): identical batched (one pass) and one at a time")
 
 
+@pytest.mark.model
 def test_a_tile_whose_caller_left_is_not_run_and_a_bad_tile_fails_alone(float32_tiny) -> None:
     model = float32_tiny
     encoded: list[int] = []
@@ -115,6 +118,7 @@ def test_a_tile_whose_caller_left_is_not_run_and_a_bad_tile_fails_alone(float32_
     assert sched.run(good, False).ais.shape == (3, 64, 64)
 
 
+@pytest.mark.slow
 def test_a_stream_whose_client_waits_for_each_answer_still_flows(random_model) -> None:
     """The server keeps several tiles of a stream in flight, but must not wait for a next tile that a
     client sends only after hearing of the last one."""
