@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from ..analysis import measure
 from ..classes import CLASS_NAMES
-from ..errors import Cancelled, ModelError
+from ..errors import ModelError
 from ..geometry import coords, polygons
 from ..records import NucleusRecord, Params, Rect
 from . import semantic, tissue
@@ -143,11 +143,6 @@ def run_models(
     segmenter._i = None
     segmenter._is_initialized = True
     return segmenter, out.logits, out.encoder_seconds, out.decoder_seconds
-
-
-def _check(alive: Optional[Callable[[], bool]]) -> None:
-    if alive is not None and not alive():
-        raise Cancelled("the caller went away (cancelled or past its deadline); the tile was not finished")
 
 
 def segment_tile(

@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 # is free before dividing, so a wrong guess costs speed, not an out-of-memory error.
 TILE_BYTES = {"vit_t": 1 << 30, "vit_b": 3 << 29, "vit_l": 2 << 30, "vit_h": 5 << 29}
 MAX_AUTO_BATCH = 16
-# On a CPU a larger batch does not use the cores better (measured: benchmarks/scheduler.py); two tiles
-# let one tile's watershed and tracing overlap the other's encoder pass.
+# On a CPU a batch of several tiles measured slower than one at a time (benchmarks/scheduler.py); the
+# overlap of one tile's watershed with the next tile's model pass comes from ``stream_depth`` instead.
 CPU_AUTO_BATCH = 1
 
 
@@ -61,14 +61,12 @@ class ModelOutputs:
         logits: (6, H, W) float32 class logits, or None when not asked for or not available.
         encoder_seconds: This tile's share of its batch's encoder time.
         decoder_seconds: This tile's share of its batch's decoder time.
-        batch_size: How many tiles shared the batch.
     """
 
     ais: Optional[np.ndarray]
     logits: Optional[np.ndarray]
     encoder_seconds: float
     decoder_seconds: float
-    batch_size: int
 
 
 @dataclass
@@ -266,11 +264,12 @@ class TileScheduler:
             t2 = time.perf_counter()
         n = len(jobs)
         return [
-            ModelOutputs(None if ais is None else ais[i], logits[i], (t1 - t0) / n, (t2 - t1) / n, n) for i in range(n)
+            ModelOutputs(None if ais is None else ais[i], logits[i], (t1 - t0) / n, (t2 - t1) / n) for i in range(n)
         ]
 
+    @staticmethod
     def _decode(
-        self, decoder: Any, features: torch.Tensor, sizes: list[tuple[tuple, tuple]], dtype: Optional[torch.dtype]
+        decoder: Any, features: torch.Tensor, sizes: list[tuple[tuple, tuple]], dtype: Optional[torch.dtype]
     ) -> list[np.ndarray]:
         """A micro-sam ``DecoderAdapter`` over a batch of embeddings, each output cut back to its tile."""
         device_type = features.device.type
@@ -300,4 +299,4 @@ class TileScheduler:
             if job.classify and model.semantic_decoder is not None:
                 logits = semantic.class_logits(model.semantic_decoder, model.predictor, model.semantic_dtype)
             t2 = time.perf_counter()
-        return ModelOutputs(ais, logits, t1 - t0, t2 - t1, 1)
+        return ModelOutputs(ais, logits, t1 - t0, t2 - t1)
