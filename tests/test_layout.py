@@ -12,7 +12,7 @@ from conftest import ROOT
 PACKAGE = ROOT / "python_server" / "pathosam_server"
 # Rooms from the bottom up; a module may import its own room and rooms below it. The plain-data modules
 # at the top of the package (records, classes, errors, files) form the floor.
-LAYERS = ["", "geometry", "analysis", "formats", "inference", "rpc", "batch", "cli"]
+LAYERS = ["", "geometry", "analysis", "formats", "inference", "rpc", "batch", "finetune", "cli"]
 FLOOR = {"records", "classes", "errors", "files", "__init__"}
 TORCH_FREE = [
     "pathosam_server.records", "pathosam_server.classes", "pathosam_server.errors", "pathosam_server.files",

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 from distributed import WorkerPlugin
 
-from ..classes import CLASS_COLOURS, CLASS_NAMES
+from ..classes import class_table
 from ..errors import RunnerError
 from ..formats.images import PixelSource
 from ..geometry.tiling import PlannedTile
@@ -247,7 +247,7 @@ class DaskRunner:
         self.identity = {"model": spec.name, "source": spec.source, "semantic": str(spec.semantic_decoder or "")}
         self._spec = spec
         self._weights: Optional[list[dict[str, Any]]] = None
-        self.class_colours = {CLASS_NAMES[c]: rgb for c, rgb in CLASS_COLOURS.items()}
+        self.class_colours = dict(class_table(spec.class_names).values())
         self.tiles_per_worker: Counter[str] = Counter()
         self.stats = FanoutStats()
         self.client, self._cluster = connect(cluster, cluster_config)

@@ -202,6 +202,20 @@ class QuPathImage:
             out.append(Annotation(ann.roi, str(pc.id if pc is not None else ""), str(ann.name or ""), ann))
         return out
 
+    def objects(self) -> list[Annotation]:
+        """Annotations and detections of the entry; a cell counts as its nucleus outline."""
+        out = self.annotations()
+        for det in self.entry.hierarchy.detections:
+            pc = det.path_class
+            roi = det.roi
+            nucleus = getattr(det.java_object, "getNucleusROI", lambda: None)()  # a cell: its nucleus
+            if nucleus is not None:
+                from paquo.pathobjects import _qupath_roi_to_shapely_geometry  # paquo's own ROI -> shapely
+
+                roi = _qupath_roi_to_shapely_geometry(nucleus)
+            out.append(Annotation(roi, str(pc.id if pc is not None else ""), str(det.name or "")))
+        return out
+
     def written(self, settings: str) -> Optional[dict]:
         """What this entry's saved data says our batch wrote with these settings, or None.
 

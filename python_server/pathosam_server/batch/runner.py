@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Protocol
 
-from ..classes import CLASS_COLOURS, CLASS_NAMES
+from ..classes import class_table
 from ..formats.images import PixelSource
 from ..geometry.tiling import PlannedTile, plan_tiles
 from ..records import NucleusRecord, Params, Rect
@@ -88,7 +88,7 @@ class InProcessRunner:
         self.halo = spec.halo if halo is None else halo
         spec.check_tiles(self.tile_size, self.halo)  # before the first image, not at it
         self.identity = {"model": spec.name, "source": spec.source, "semantic": str(spec.semantic_decoder or "")}
-        self.class_colours = {CLASS_NAMES[c]: rgb for c, rgb in CLASS_COLOURS.items()}
+        self.class_colours = dict(class_table(spec.class_names).values())
         self.tiles_per_worker: Counter[str] = Counter()
         self._skipped = 0
 

@@ -18,7 +18,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import ImageReadError, SourceError
-from ..formats.geojson import read_annotation_geojson
+from ..formats.geojson import read_annotation_geojson, read_objects_geojson
 from ..formats.images import PixelSource
 from ..formats.readers import file_pixel_size_um, is_image, open_image
 from ..geometry.polygons import polygonal_part
@@ -119,6 +119,10 @@ class BatchImage(Protocol):
         """The image's annotations."""
         ...
 
+    def objects(self) -> list[Annotation]:
+        """Every object of the image (annotations, detections; a cell as its nucleus), for fine-tuning."""
+        ...
+
     def written(self, settings: str) -> Optional[dict]:
         """What the image's own saved data says a batch with these settings wrote, or None."""
         ...
@@ -204,6 +208,10 @@ class FolderImage:
 
     def annotations(self) -> list[Annotation]:
         return read_annotation_geojson(self.annotation_path) if self.annotation_path else []
+
+    def objects(self) -> list[Annotation]:
+        """Annotations and detections of the image's GeoJSON (fine-tuning's regions and nuclei)."""
+        return read_objects_geojson(self.annotation_path) if self.annotation_path else []
 
     def written(self, settings: str) -> Optional[dict]:
         """A plain file keeps no batch record of its own (the ledger does)."""

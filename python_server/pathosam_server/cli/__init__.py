@@ -1,5 +1,5 @@
-"""CLI room: `pathosam serve | segment | prompt | models | batch | doctor`, one module per command, shared options
-in ``common``. Errors end as one message and a non-zero exit, never a traceback.
+"""CLI room: `pathosam serve | segment | prompt | models | batch | finetune | report | doctor`, one module per
+command, shared options in ``common``. Errors end as one message and a non-zero exit, never a traceback.
 
 May import every room; nothing imports the CLI.
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Optional
 
 from .. import __version__
-from . import batch, doctor, models, prompt, report, segment, serve
+from . import batch, doctor, finetune, models, prompt, report, segment, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"pathosam {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True)
-    for command in (serve, segment, prompt, models, batch, report, doctor):
+    for command in (serve, segment, prompt, models, batch, finetune, report, doctor):
         command.add_parser(sub)
     return p
 

@@ -27,7 +27,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     """
     g = p.add_argument_group("model")
     g.add_argument("--model", default=None, help="micro-sam registry name (default vit_b_histopathology)")
-    g.add_argument("--model-path", type=Path, help="local checkpoint (works offline)")
+    g.add_argument(
+        "--model-path", type=Path, help="local checkpoint, or a model folder from `pathosam finetune` (works offline)"
+    )
     g.add_argument("--decoder-path", type=Path, help="local AIS decoder weights, if not inside the checkpoint")
     g.add_argument("--semantic-decoder-path", type=Path, help="local semantic (class) decoder weights")
     g.add_argument("--model-name", help="name to serve a local checkpoint under (default: file stem)")
@@ -256,6 +258,8 @@ def model_manager(args: argparse.Namespace) -> ModelManager:
             pixel_size_um=pixel_size,
             **extra,
         )
+        if args.no_classes:  # a model folder names its semantic decoder; --no-classes still wins
+            spec.semantic_decoder = None
     else:
         spec = registry_spec(args.model or DEFAULT_MODEL, args.semantic_decoder_path, classes=not args.no_classes)
         spec.decoder = args.decoder_path

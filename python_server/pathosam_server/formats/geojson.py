@@ -20,7 +20,14 @@ from typing import Any, Optional, Union
 import shapely
 from shapely.geometry import shape
 
-from ..classes import COLOUR_BY_NAME, PROBABILITY_MEASUREMENT, SCORE_MEASUREMENT, UNKNOWN_CLASS_COLOUR, rgb_triple
+from ..classes import (
+    COLOUR_BY_NAME,
+    PROBABILITY_MEASUREMENT,
+    SCORE_MEASUREMENT,
+    UNKNOWN_CLASS_COLOUR,
+    class_colour,
+    rgb_triple,
+)
 from ..errors import SourceError
 from ..files import atomic_write
 from ..geometry.polygons import polygonal_part
@@ -43,7 +50,12 @@ def nucleus_feature(n: NucleusRecord) -> dict:
         "measurements": {SCORE_MEASUREMENT: round(n.score, 6)},
     }
     if n.class_name:
-        rgb = COLOUR_BY_NAME.get(n.class_name, UNKNOWN_CLASS_COLOUR)
+        # a fine-tuned model's own classes get the palette colour GetInfo reports for them
+        rgb = (
+            class_colour(n.class_name, n.class_id - 1)
+            if n.class_id > 0
+            else COLOUR_BY_NAME.get(n.class_name, UNKNOWN_CLASS_COLOUR)
+        )
         props["classification"] = {"name": n.class_name, "color": list(rgb_triple(rgb))}
         props["measurements"][PROBABILITY_MEASUREMENT] = round(n.class_probability, 6)
     # NaN is not JSON: QuPath writes a missing value by leaving the measurement out
@@ -117,6 +129,27 @@ def read_annotation_geojson(path: Path) -> list[Annotation]:
         Annotation(geom, cls_name, str(props.get("name") or ""))
         for geom, props, cls_name in _polygons(path, "annotation", ("annotation",), repair=True)
     ]
+
+
+def read_objects_geojson(path: Path) -> list[Annotation]:
+    """Every polygonal object of a QuPath GeoJSON export, annotations and detections alike.
+
+    Fine-tuning reads its regions and nuclei from here: a nucleus may be drawn by hand (an annotation)
+    or be a detection corrected by hand; for a cell, its nucleus outline is the object.
+
+    Args:
+        path: The .geojson file.
+
+    Returns:
+        One Annotation (outline, class name, name) per object, in file order.
+    """
+    out = []
+    for geom, props, cls_name in _polygons(path, "object", ("annotation", "detection", "cell"), repair=True):
+        nucleus = props.get("_nucleus")
+        if props.get("objectType") == "cell" and isinstance(nucleus, dict):
+            geom = polygonal_part(shapely.make_valid(shape(nucleus)))
+        out.append(Annotation(geom, cls_name, str(props.get("name") or "")))
+    return out
 
 
 def _polygons(path: Path, what: str, kinds: tuple[str, ...], repair: bool) -> Iterator[tuple[Any, dict, str]]:

@@ -64,3 +64,8 @@ def level0_to_tile(xy: np.ndarray, frame: TileFrame) -> np.ndarray:
 def geometry_to_level0(geom: BaseGeometry, frame: TileFrame) -> BaseGeometry:
     """Apply `tile_to_level0` to every vertex of a shapely geometry."""
     return shapely.transform(geom, lambda coords: tile_to_level0(coords, frame))
+
+
+def geometry_to_tile(geom: BaseGeometry, frame: TileFrame) -> BaseGeometry:
+    """Apply `level0_to_tile` to every vertex of a shapely geometry (training outlines onto a region's pixels)."""
+    return shapely.transform(geom, lambda coords: level0_to_tile(coords, frame))

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..analysis import measure
-from ..classes import CLASS_NAMES
+from ..classes import PANNUKE_CLASSES
 from ..errors import ModelError
 from ..geometry import coords, polygons
 from ..records import NucleusRecord, Params, Rect
@@ -178,7 +178,7 @@ def segment_tile(
     labels = np.asarray(labels)[:height, :width]  # drop the padding again
     foreground = None if foreground is None else np.asarray(foreground)[:height, :width]
     logits = None if logits is None else logits[:, :height, :width]
-    nuclei = nuclei_from_labels(labels, job, params, foreground, logits)
+    nuclei = nuclei_from_labels(labels, job, params, foreground, logits, model.spec.class_names)
     return TileResult(nuclei, enc_s, dec_s, time.perf_counter() - t0)
 
 
@@ -195,6 +195,7 @@ def nuclei_from_labels(
     params: Params,
     foreground: Optional[np.ndarray] = None,
     logits: Optional[np.ndarray] = None,
+    class_names: tuple[str, ...] = PANNUKE_CLASSES,
 ) -> list[NucleusRecord]:
     """Turn a tile's instance labels into the level-0 nuclei that the tile owns.
 
@@ -203,7 +204,8 @@ def nuclei_from_labels(
         job: The tile's placement.
         params: Parameters (simplification, classes).
         foreground: Optional (H, W) foreground probabilities for the score.
-        logits: Optional (6, H, W) class logits.
+        logits: Optional (1 + classes, H, W) class logits.
+        class_names: The model's class names (channel 1 onwards).
 
     Returns:
         The owned nuclei.
@@ -249,7 +251,7 @@ def nuclei_from_labels(
         )
         if means is not None:
             cls, prob = semantic.pick_class(means[n])
-            rec.class_id, rec.class_name, rec.class_probability = cls, CLASS_NAMES[cls], prob
+            rec.class_id, rec.class_name, rec.class_probability = cls, class_names[cls - 1], prob
             if params.all_class_probabilities:
                 rec.class_probabilities = means[n]
         out.append(rec)

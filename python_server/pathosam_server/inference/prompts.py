@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from ..classes import CLASS_NAMES
 from ..errors import InvalidInput
 from ..geometry import coords, polygons
 from ..geometry.tiling import round_half_up
@@ -148,7 +147,7 @@ def segment_prompts(
             scores.append(score)
     probs = _class_probabilities(model, cache, entry) if params.classify else None
     return [
-        _to_record(_refine(m, obj, params.min_size), s, frame, params, probs)
+        _to_record(_refine(m, obj, params.min_size), s, frame, params, probs, model.spec.class_names)
         for m, s, obj in zip(masks, scores, objects)
     ]
 
@@ -278,7 +277,12 @@ def _keep_prompted_parts(mask: np.ndarray, obj: PromptObject, min_size: int) -> 
 
 
 def _to_record(
-    mask: np.ndarray, score: float, frame: coords.TileFrame, params: Params, probs: Optional[np.ndarray]
+    mask: np.ndarray,
+    score: float,
+    frame: coords.TileFrame,
+    params: Params,
+    probs: Optional[np.ndarray],
+    class_names: tuple[str, ...],
 ) -> NucleusRecord:
     area = float(mask.sum())
     if area == 0:
@@ -301,7 +305,7 @@ def _to_record(
     if probs is not None:
         means = probs[:, mask].astype(np.float32).mean(axis=1)
         cls, prob = semantic.pick_class(means)
-        rec.class_id, rec.class_name, rec.class_probability = cls, CLASS_NAMES[cls], prob
+        rec.class_id, rec.class_name, rec.class_probability = cls, class_names[cls - 1], prob
         if params.all_class_probabilities:
             rec.class_probabilities = means
     return rec

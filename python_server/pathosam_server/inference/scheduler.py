@@ -158,7 +158,7 @@ class TileScheduler:
         # Tiles one region stream keeps in flight: enough to fill a batch, and at least two, so that one
         # tile's watershed and tracing on the stream's thread overlap the next tile's model pass.
         self.stream_depth = max(2, self.max_batch)
-        self._queue: queue.Queue[_Job] = queue.Queue()
+        self._queue: queue.Queue[Optional[_Job]] = queue.Queue()
         self._thread: Optional[threading.Thread] = None
         self._start_lock = threading.Lock()
         self.batches = 0
@@ -187,26 +187,43 @@ class TileScheduler:
         self._queue.put(_Job(image, classify, alive, future))
         return future
 
+    def close(self) -> None:
+        """Stop the worker once the tiles queued so far are done (it holds the model: a model built for a
+        while, as fine-tuning's validation builds one per epoch, is freed only after this)."""
+        with self._start_lock:
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread = None
+
     def _ensure_worker(self) -> None:
         with self._start_lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name=f"model-{self.model.spec.name}", daemon=True)
                 self._thread.start()
 
-    def _take(self) -> list[_Job]:
-        """The next batch: the first waiting tile, then whatever else arrives within ``max_wait_s``."""
-        jobs = [self._queue.get()]
+    def _take(self) -> Optional[list[_Job]]:
+        """The next batch: the first waiting tile, then whatever else arrives within ``max_wait_s``; None: stop."""
+        first = self._queue.get()
+        if first is None:
+            return None
+        jobs = [first]
         deadline = time.monotonic() + self.max_wait_s
         while len(jobs) < self.max_batch:
             try:
-                jobs.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                job = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
+            if job is None:  # close(): finish this batch, then stop
+                self._queue.put(None)
+                break
+            jobs.append(job)
         return jobs
 
     def _work(self) -> None:
         while True:
             jobs = self._take()
+            if jobs is None:
+                return
             live = []
             for job in jobs:
                 if job.alive is not None and not job.alive():

@@ -73,11 +73,12 @@ def verify_sha256(path: Path, expected: str) -> None:
         )
 
 
-def load_semantic_decoder_state(path: Path) -> dict:
-    """Read a semantic decoder state dict (non-encoder UNETR keys, 6 output channels).
+def load_semantic_decoder_state(path: Path, n_classes: int = NUM_CLASSES - 1) -> dict:
+    """Read a semantic decoder state dict (non-encoder UNETR keys, background + ``n_classes`` channels).
 
     Args:
         path: The weights file.
+        n_classes: Nucleus classes the model declares (PanNuke's 5 unless its folder names others).
 
     Returns:
         The state dict.
@@ -89,8 +90,11 @@ def load_semantic_decoder_state(path: Path) -> dict:
     if not isinstance(state, dict) or "out_conv.weight" not in state:
         raise ModelError(f"'{path}' is not a semantic decoder state dict (no 'out_conv.weight')")
     channels = state["out_conv.weight"].shape[0]
-    if channels != NUM_CLASSES:
-        raise ModelError(f"semantic decoder '{path}' has {channels} output channels, expected {NUM_CLASSES}")
+    if channels != 1 + n_classes:
+        raise ModelError(
+            f"semantic decoder '{path}' has {channels} output channels, but the model declares {n_classes} classes "
+            f"(+ background = {1 + n_classes}); a fine-tuned decoder needs its folder's class list"
+        )
     return state
 
 

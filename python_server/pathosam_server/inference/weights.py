@@ -7,6 +7,7 @@ unpickled for hash-checked registry files or when the operator allows it explici
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import pickle
 import threading
@@ -151,6 +152,49 @@ def fetch_registry(name: str) -> tuple[Path, Optional[Path]]:
             "[--semantic-decoder-path SEMANTIC.pt], or set MICROSAM_CACHEDIR to a folder that already holds them."
         ) from err
     return checkpoint, decoder
+
+
+MODEL_MANIFEST = "pathosam_model.json"
+MODEL_FORMAT = "pathosam-model/1"
+
+
+def read_model_folder(folder: Path) -> dict[str, Any]:
+    """What a model folder (``pathosam finetune``'s output) says about its model.
+
+    Args:
+        folder: The folder with ``pathosam_model.json``.
+
+    Returns:
+        ModelSpec fields: checkpoint, name, pixel_size_um, semantic_decoder, class_names, tile_size, halo.
+    """
+    manifest = folder / MODEL_MANIFEST
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ModelError(
+            f"'{folder}' is a folder without {MODEL_MANIFEST}: pass a checkpoint file, or a folder written by "
+            "`pathosam finetune`"
+        ) from err
+    except (OSError, ValueError) as err:
+        raise ModelError(f"cannot read '{manifest}': {err}") from err
+    if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
+        raise ModelError(f"'{manifest}' is not a PathoSAM model manifest (expected format {MODEL_FORMAT})")
+    try:
+        names = tuple(str(n) for n in data["class_names"])
+        out: dict[str, Any] = {
+            "checkpoint": folder / str(data["checkpoint"]),
+            "name": str(data["name"]),
+            "pixel_size_um": float(data.get("pixel_size_um") or 0.0),
+            "semantic_decoder": folder / str(data["semantic_decoder"]) if data.get("semantic_decoder") else None,
+            "class_names": names,
+            "tile_size": int(data["tile_size"]),
+            "halo": int(data["halo"]),
+        }
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelError(f"'{manifest}' lacks or mistypes a field: {err}") from err
+    if not names or len(set(names)) != len(names) or any(not n.strip() for n in names):
+        raise ModelError(f"'{manifest}' needs a non-empty list of distinct class names, got {list(names)}")
+    return out
 
 
 def is_cached(name: str) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 
 from .. import __version__
-from ..classes import CLASS_COLOURS, CLASS_NAMES
+from ..classes import class_table
 from ..geometry.coords import TileFrame
 from ..geometry.seams import SeamGuard
 from ..geometry.tiling import CoreIndex
@@ -138,8 +138,8 @@ class PathoSamServicer(pb_grpc.PathoSamServicer):
             if model is not None:
                 _describe_loaded(m, model)
             if classifies:
-                for cid, cname in CLASS_NAMES.items():
-                    m.classes.add(id=cid, name=cname, rgb=CLASS_COLOURS[cid])
+                for cid, (cname, rgb) in class_table(spec.class_names).items():
+                    m.classes.add(id=cid, name=cname, rgb=rgb)
         return info
 
     @calls.unary
