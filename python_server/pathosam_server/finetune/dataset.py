@@ -13,10 +13,9 @@ import torch
 from torch.utils.data import Dataset
 from torch_em.transform.label import PerObjectDistanceTransform
 
+from ..inference.pipeline import SAM_PIXEL_MEAN
 from .data import TrainingRegion
 
-# SAM's pixel mean (RGB): padding in this colour is what the encoder sees as "nothing".
-PAD_RGB = (124, 116, 104)
 # Target channels: instances, the 3 AIS distance targets, the loss mask, the class map (-1 = not taught).
 N_TARGET_CHANNELS = 6
 
@@ -79,7 +78,7 @@ def window_targets(
     c0 = int(rng.integers(0, max(w - window, 0) + 1))
     sl = (slice(r0, r0 + window), slice(c0, c0 + window))
     image = np.empty((window, window, 3), dtype=np.uint8)
-    image[:] = PAD_RGB
+    image[:] = SAM_PIXEL_MEAN  # as the server pads small tiles: what the encoder sees as nothing
     instances = np.zeros((window, window), dtype=np.int64)
     valid = np.zeros((window, window), dtype=bool)
     crop = region.instances[sl]

@@ -369,7 +369,8 @@ def latest_iteration(save_root: Path) -> Optional[tuple[int, dict]]:
     path = save_root / "checkpoints" / "finetune" / "latest.pt"
     if not path.is_file():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=False)  # our own file
+    # our own file; mapped, not read: the trainer reads its weights again when it resumes
+    state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
     return int(state["iteration"]), dict(state.get("init", {}).get("pathosam_settings", {}))
 
 

@@ -140,10 +140,9 @@ def local_spec(
         folder = read_model_folder(path)
         path = Path(folder.pop("checkpoint"))
         name = name or folder.pop("name")
-        folder.pop("name", None)
-        if pixel_size_um is None:
-            pixel_size_um = folder.pop("pixel_size_um")
-        folder.pop("pixel_size_um", None)
+        pixel_size_um = folder.pop("pixel_size_um") if pixel_size_um is None else pixel_size_um
+        for given in ("name", "pixel_size_um"):  # an explicit value won: drop the folder's
+            folder.pop(given, None)
         kwargs = {**folder, **{k: v for k, v in kwargs.items() if v is not None}}
     if not path.is_file():
         raise ModelError(f"checkpoint '{path}' does not exist")
