@@ -71,15 +71,16 @@ def test_disc_and_ellipse_are_close_to_their_analytic_figures(px: float) -> None
     # so their exact figures are checked on the smooth shapes themselves: Ramanujan's ellipse perimeter
     from shapely import affinity
 
-    a, b = 30, 12
-    smooth = affinity.scale(Point(50, 50).buffer(1, 2048), a, b)
+    # (large enough that QuPath's 0.01 px grid, which the outline is snapped to first, cannot matter)
+    a, b = 300, 120
+    smooth = affinity.scale(Point(500, 500).buffer(1, 256), a, b)
     m = shape.shape_measurements(smooth, px)
     perimeter = math.pi * (3 * (a + b) - math.sqrt((3 * a + b) * (a + 3 * b)))
     assert m[f"Length {u}"] == pytest.approx(perimeter * s, rel=1e-4)
     assert m["Circularity"] == pytest.approx(4 * math.pi * math.pi * a * b / perimeter**2, rel=1e-3)
     assert m[f"Max diameter {u}"] == pytest.approx(2 * a * s, rel=1e-4)
     assert m[f"Min diameter {u}"] == pytest.approx(2 * b * s, rel=1e-4)
-    assert shape.shape_measurements(Point(0, 0).buffer(20, 2048), px)["Circularity"] == pytest.approx(1, abs=1e-5)
+    assert shape.shape_measurements(Point(0, 0).buffer(2000, 256), px)["Circularity"] == pytest.approx(1, abs=1e-5)
 
 
 def test_min_caliper_width_of_a_rotated_rectangle() -> None:
@@ -89,6 +90,21 @@ def test_min_caliper_width_of_a_rotated_rectangle() -> None:
     r = affinity.rotate(box(0, 0, 50, 8), 33, origin=(0, 0))
     assert shape.min_caliper_width(r) == pytest.approx(8)
     assert shape.min_caliper_width(Point(0, 0).buffer(10, 64)) == pytest.approx(20, rel=0.002)
+
+
+def test_an_outline_between_grid_points_is_measured_as_qupath_holds_it() -> None:
+    """QuPath snaps every ROI to a 0.01 px grid; a polygon from a fractional downsample is measured after it."""
+    from shapely import affinity, set_precision
+    from shapely.geometry import box
+
+    off_grid = affinity.rotate(box(0, 0, 30, 8), 27, origin=(0, 0))  # irrational vertices
+    snapped = set_precision(off_grid, 0.01)
+    assert snapped.area != pytest.approx(off_grid.area, rel=1e-6)  # the snap is large enough to matter
+    got = shape.shape_measurements(off_grid, 0.5)
+    assert got[f"Area {MU}^2"] == pytest.approx(snapped.area * 0.25, rel=1e-12)
+    assert got[f"Length {MU}"] == pytest.approx(snapped.length * 0.5, rel=1e-12)
+    on_grid = affinity.translate(box(0, 0, 30, 8), 10.25, 3.5)  # already on the grid: unchanged
+    assert shape.shape_measurements(on_grid, 0.0)["Area px^2"] == 240.0
 
 
 def _pixels(stains: Stains, h: float, e: float) -> np.ndarray:

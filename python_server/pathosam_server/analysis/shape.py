@@ -4,6 +4,10 @@ QuPath measures the ROI polygon, not the pixel mask, scaled by the pixel size: a
 holes included), circularity 4 pi A / L^2 of the exterior ring (single polygons only), solidity A / convex
 hull area, max diameter = diameter of the minimum bounding circle, min diameter = JTS ``MinimumDiameter``
 (the smallest caliper width). Units are "µm" when the image is calibrated and "px" otherwise.
+
+QuPath holds every ROI on a 0.01 px grid (``GeometryTools``' default precision model), so a polygon whose
+vertices fall between grid points (a tile at a fractional downsample) is measured after the same snap:
+the figures are those QuPath computes on the ROI it made of the polygon.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from shapely import affinity
 from shapely.geometry import MultiPolygon, Polygon
 
 MICRO = "\u00b5m"
+QUPATH_GRID_PX = 0.01  # GeometryTools.DEFAULT_FACTORY: PrecisionModel(-0.01)
 
 
 def unit(pixel_size_um: float) -> str:
@@ -63,6 +68,8 @@ def shape_measurements(geom: Any, pixel_size_um: float, prefix: str = "") -> dic
     """
     u = unit(pixel_size_um)
     scale = pixel_size_um if pixel_size_um > 0 else 1.0
+    snapped = shapely.set_precision(geom, QUPATH_GRID_PX)
+    geom = snapped if not snapped.is_empty else geom
     g = affinity.scale(geom, scale, scale, origin=(0, 0)) if scale != 1.0 else geom
     area, length = float(g.area), float(g.length)
     out = {f"{prefix}Area {u}^2": area, f"{prefix}Length {u}": length}
