@@ -88,7 +88,7 @@ def write_detections(geoms: list[Any], pixel_size_um: float, path: Path) -> None
 def compile_java(classpath: str, javac: str, out: Path) -> None:
     """Compile the QuPath-side program against the given QuPath classes."""
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [javac, "--release", "21", "-nowarn", "-cp", classpath, "-d", str(out), str(JAVA_SOURCE)]
+    cmd = [javac, "-nowarn", "-cp", classpath, "-d", str(out), str(JAVA_SOURCE)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise SystemExit(f"javac failed (is --qupath-classpath a QuPath 0.6+ lib/app/*?):\n{res.stderr[-3000:]}")
