@@ -189,7 +189,8 @@ public final class PathoSam {
 
     /**
      * Adds the run to the image's history as builder code (no token), for "Create script"; its
-     * parameters also say how the results were made (model, weights, server, pixel sizes, tiles).
+     * parameters also say how the results were made (model, weights, server, pixel sizes, tiles), which
+     * the image's data keeps as a property too ({@link PathoSamResults#PROVENANCE_PROPERTY}).
      */
     private void record(ImageData<BufferedImage> imageData, Collection<? extends PathObject> parents,
                         PathoSamResults results) {
@@ -200,6 +201,7 @@ public final class PathoSam {
         results.provenance().forEach(parameters::putIfAbsent);
         imageData.getHistoryWorkflow().addStep(new DefaultScriptableWorkflowStep(
                 PathoSamResources.getString("workflow.name"), parameters, script));
+        results.recordIn(imageData);
     }
 
     /**

@@ -3,6 +3,9 @@ package qupath.ext.pathosam;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.stream.Collectors;
+
+import qupath.lib.images.ImageData;
 
 /**
  * What one {@link PathoSam#detectObjects} run did.
@@ -25,6 +28,13 @@ public record PathoSamResults(int nuclei, int replaced, long droppedAtSeams, Map
                               int regions, String model, double downsample, double workingPixelSizeUm, double seconds,
                               Map<String, Object> provenance) {
 
+    /**
+     * The image property a run's provenance is kept under, with the image's data (saved in its .qpdata);
+     * scripts read it with {@code getCurrentImageData().getProperty("PathoSAM provenance")}. The latest run
+     * wins; every run also stays in the image's history (the workflow step).
+     */
+    public static final String PROVENANCE_PROPERTY = "PathoSAM provenance";
+
     /** Makes the maps immutable, keeping their order. */
     public PathoSamResults {
         nucleiPerClass = Collections.unmodifiableMap(new LinkedHashMap<>(nucleiPerClass));
@@ -41,5 +51,21 @@ public record PathoSamResults(int nuclei, int replaced, long droppedAtSeams, Map
         return main
                 + (replaced > 0 ? " " + PathoSamResources.format("results.replaced", replaced) : "")
                 + (droppedAtSeams > 0 ? " " + PathoSamResources.format("results.seams", droppedAtSeams) : "");
+    }
+
+    /** @return the provenance as "name: value" lines, in its order (the image property's text) */
+    public String provenanceText() {
+        return provenance.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue())
+                .collect(Collectors.joining("\n"));
+    }
+
+    /**
+     * Stores the provenance on the image's data under {@link #PROVENANCE_PROPERTY}: the GUI, a script and a
+     * paquo batch (which writes the project entry's metadata from the same provenance) all leave it.
+     *
+     * @param imageData the image the run segmented
+     */
+    public void recordIn(ImageData<?> imageData) {
+        imageData.setProperty(PROVENANCE_PROPERTY, provenanceText());
     }
 }
