@@ -55,19 +55,28 @@ def run_micro_sam(checkpoint: str, arch: str, height: int, width: int) -> dict:
     return {"side": "micro-sam in process", "seconds": seconds, "instances": int(labels.max())}
 
 
-def run_grpc(checkpoint: str, arch: str, height: int, width: int) -> dict:
-    """The same region streamed through SegmentRegion to a real server on loopback."""
+def stream_region(image: np.ndarray, spec, skip_background: bool) -> tuple[list, object, float, int, str]:
+    """Stream a whole image through SegmentRegion to a fresh real server on loopback (tile 384 + halo 64).
+
+    Args:
+        image: (H, W, 3) uint8 level-0 pixels.
+        spec: The ``ModelSpec`` the server loads.
+        skip_background: ``SegmentParams.skip_background``.
+
+    Returns:
+        (nuclei as (tile index, proto nucleus), summary, seconds, tiles, precision the server reports).
+    """
     import grpc
 
     from pathosam_server.geometry.tiling import Rect, plan_tiles
     from pathosam_server.grpc_api import pathosam_pb2 as pb
     from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
-    from pathosam_server.inference.models import ModelManager, local_spec
+    from pathosam_server.inference.models import ModelManager
     from pathosam_server.rpc import wire
     from pathosam_server.rpc.server import create_server
 
-    image = _image(height, width)
-    models = ModelManager([local_spec(checkpoint, name="bench")], "cpu")
+    height, width = image.shape[:2]
+    models = ModelManager([spec], "cpu")
     models.get()
     server, port, _ = create_server(models, "127.0.0.1", 0)
     server.start()
@@ -77,7 +86,7 @@ def run_grpc(checkpoint: str, arch: str, height: int, width: int) -> dict:
     def requests():
         yield pb.SegmentRegionRequest(start=pb.RegionStart(
             region=wire.rect_to_proto(region), downsample=1.0, image_width=width, image_height=height,
-            params=pb.SegmentParams(classify=False, skip_background=SLIDE)))
+            params=pb.SegmentParams(classify=False, skip_background=skip_background)))
         for i, t in enumerate(plan):  # read lazily: one tile's pixels at a time
             px = np.ascontiguousarray(image[t.rect.y:t.rect.y1, t.rect.x:t.rect.x1])
             yield pb.SegmentRegionRequest(tile=pb.Tile(
@@ -85,19 +94,32 @@ def run_grpc(checkpoint: str, arch: str, height: int, width: int) -> dict:
                 image=pb.Image(width=px.shape[1], height=px.shape[0], encoding=pb.RAW_RGB8, data=px.tobytes())))
         yield pb.SegmentRegionRequest(end=pb.RegionEnd())
 
-    t0 = time.perf_counter()
-    nuclei, summary = 0, None
+    nuclei, summary = [], None
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        for resp in pb_grpc.PathoSamStub(channel).SegmentRegion(requests()):
+        stub = pb_grpc.PathoSamStub(channel)
+        precision = stub.GetInfo(pb.GetInfoRequest()).models[0].precision
+        t0 = time.perf_counter()
+        for resp in stub.SegmentRegion(requests()):
             if resp.HasField("nuclei"):
-                nuclei += len(resp.nuclei.nuclei)
+                nuclei.extend((resp.nuclei.tile_index, n) for n in resp.nuclei.nuclei)
             elif resp.HasField("summary"):
                 summary = resp.summary
-    seconds = time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
     server.stop(0).wait()
+    assert summary is not None, "the stream ended without a summary"
+    return nuclei, summary, seconds, len(plan), precision
+
+
+def run_grpc(checkpoint: str, arch: str, height: int, width: int) -> dict:
+    """The same region streamed through SegmentRegion to a real server on loopback."""
+    from pathosam_server.inference.models import local_spec
+
+    nuclei, summary, seconds, tiles, _ = stream_region(
+        _image(height, width), local_spec(checkpoint, name="bench"), skip_background=SLIDE
+    )
     return {
-        "side": "SegmentRegion over gRPC", "seconds": seconds, "instances": nuclei, "tiles": len(plan),
-        "tiles_per_s": len(plan) / seconds, "server_encoder_s": summary.timings.encoder_seconds,
+        "side": "SegmentRegion over gRPC", "seconds": seconds, "instances": len(nuclei), "tiles": tiles,
+        "tiles_per_s": tiles / seconds, "server_encoder_s": summary.timings.encoder_seconds,
         "server_decoder_s": summary.timings.decoder_seconds,
         "server_postprocess_s": summary.timings.postprocess_seconds, "tiles_skipped": summary.tiles_skipped,
     }

@@ -20,69 +20,33 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python_server"))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # bench_region.stream_region
 TINY = ROOT / "tests" / "fixtures" / "tiny_model"
-TILE, HALO = 384, 64
 
 
 def stream(image: np.ndarray, precision: str, skip: bool) -> tuple[list, dict]:
     """One region through a fresh server with the tiny model at the given precision; returns nuclei and summary."""
-    import grpc
+    from bench_region import stream_region
 
-    from pathosam_server.geometry.tiling import Rect, plan_tiles
-    from pathosam_server.grpc_api import pathosam_pb2 as pb
-    from pathosam_server.grpc_api import pathosam_pb2_grpc as pb_grpc
-    from pathosam_server.inference.models import ModelManager, local_spec
+    from pathosam_server.inference.models import local_spec
     from pathosam_server.rpc import wire
-    from pathosam_server.rpc.server import create_server
 
-    height, width = image.shape[:2]
     spec = local_spec(TINY / "vit_t_synthetic.pt", name="tiny", precision=precision)
-    models = ModelManager([spec], "cpu")
-    models.get()
-    server, port, _ = create_server(models, "127.0.0.1", 0)
-    server.start()
-    region = Rect(0, 0, width, height)
-    plan = plan_tiles(region, 1.0, TILE, HALO, width, height)
-
-    def requests():
-        yield pb.SegmentRegionRequest(start=pb.RegionStart(
-            region=wire.rect_to_proto(region), downsample=1.0, image_width=width, image_height=height,
-            params=pb.SegmentParams(classify=False, skip_background=skip)))  # fmt: skip
-        for i, t in enumerate(plan):
-            px = np.ascontiguousarray(image[t.rect.y : t.rect.y1, t.rect.x : t.rect.x1])
-            yield pb.SegmentRegionRequest(tile=pb.Tile(
-                region=wire.rect_to_proto(t.rect), core=wire.rect_to_proto(t.core), index=i,
-                image=pb.Image(width=px.shape[1], height=px.shape[0], encoding=pb.RAW_RGB8, data=px.tobytes())))  # fmt: skip
-        yield pb.SegmentRegionRequest(end=pb.RegionEnd())
-
-    t0 = time.perf_counter()
-    nuclei, summary = [], None
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = pb_grpc.PathoSamStub(channel)
-        precision_used = stub.GetInfo(pb.GetInfoRequest()).models[0].precision
-        for resp in stub.SegmentRegion(requests()):
-            if resp.HasField("nuclei"):
-                nuclei.extend(
-                    (resp.nuclei.tile_index, wire.geometry_from_proto(n.geometry)) for n in resp.nuclei.nuclei
-                )
-            elif resp.HasField("summary"):
-                summary = resp.summary
-    seconds = time.perf_counter() - t0
-    server.stop(0).wait()
-    assert summary is not None
-    return nuclei, {"seconds": seconds, "tiles": len(plan), "tiles_skipped": summary.tiles_skipped,
-                    "nuclei": len(nuclei), "precision": precision_used}  # fmt: skip
+    found, summary, seconds, tiles, used = stream_region(image, spec, skip_background=skip)
+    nuclei = [(tile, wire.geometry_from_proto(n.geometry)) for tile, n in found]
+    info = {"seconds": seconds, "tiles": tiles, "tiles_skipped": summary.tiles_skipped, "nuclei": len(nuclei)}
+    return nuclei, {**info, "precision": used}
 
 
 def main() -> None:
     """Run reference and fast path on one region and print the agreement as JSON."""
+    from bench_region import HALO, TILE
     from elf.evaluation import mean_segmentation_accuracy
 
     from pathosam_server._testing.glass import make_slide_region

@@ -60,8 +60,8 @@ public record PathoSamResults(int nuclei, int replaced, long droppedAtSeams, Map
     }
 
     /**
-     * Stores the provenance on the image's data under {@link #PROVENANCE_PROPERTY}: the GUI, a script and a
-     * paquo batch (which writes the project entry's metadata from the same provenance) all leave it.
+     * Stores the provenance on the image's data under {@link #PROVENANCE_PROPERTY}, for toolbar and script
+     * runs alike (a paquo batch writes the same provenance into the project entry's metadata instead).
      *
      * @param imageData the image the run segmented
      */
