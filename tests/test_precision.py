@@ -18,21 +18,41 @@ from tiny_model_helpers import HELD_OUT_SEED, TINY_MODEL, TINY_SEMANTIC, match, 
 from pathosam_server._testing.synthetic import make_sample
 from pathosam_server.errors import ModelError
 from pathosam_server.geometry import polygons as geometry
-from pathosam_server.inference import pipeline
-from pathosam_server.inference.precision import resolve_model_precision
+from pathosam_server.inference import pipeline, precision
+from pathosam_server.inference.precision import bfloat16_pays_on_cpu, resolve_model_precision
 from pathosam_server.records import Params, Rect
 
 
 def test_precision_choices() -> None:
     assert resolve_model_precision("float32", "cpu") is None
     assert resolve_model_precision("bfloat16", "cpu") is torch.bfloat16
-    cpu: object = torch.cpu
-    native = bool(cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())  # type: ignore[attr-defined]
-    assert resolve_model_precision("auto", "cpu") is (torch.bfloat16 if native else None)
+    assert resolve_model_precision("auto", "cpu") is (torch.bfloat16 if bfloat16_pays_on_cpu() else None)
     with pytest.raises(ModelError, match="float16 needs a CUDA device"):
         resolve_model_precision("float16", "cpu")
     with pytest.raises(ModelError, match="unknown precision 'half'"):
         resolve_model_precision("half", "cpu")
+
+
+def test_auto_takes_bfloat16_on_a_cpu_only_where_the_probe_times_it_faster(monkeypatch) -> None:
+    from pathosam_server.inference.semantic import resolve_precision
+
+    cpu: object = torch.cpu
+    native = bool(cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())  # type: ignore[attr-defined]
+    probe = precision.bfloat16_pays_on_cpu
+    assert probe() in ((True, False) if native else (False,))
+    for pays, expected in ((True, torch.bfloat16), (False, None)):
+        monkeypatch.setattr(precision, "bfloat16_pays_on_cpu", lambda pays=pays: pays)
+        monkeypatch.setattr("pathosam_server.inference.semantic.bfloat16_pays_on_cpu", lambda pays=pays: pays)
+        assert resolve_model_precision("auto", "cpu") is expected
+        assert resolve_precision("auto", "cpu") is expected
+        assert resolve_model_precision("float32", "cpu") is None  # an explicit choice is never probed
+        assert resolve_model_precision("bfloat16", "cpu") is torch.bfloat16
+    # Without the instructions the probe does not run: emulated bfloat16 is never "faster".
+    probe.cache_clear()
+    monkeypatch.setattr(precision, "_cpu_has_native_bfloat16", lambda: False)
+    monkeypatch.setattr(precision, "_best_of", lambda work, runs=5: pytest.fail("probed without the instructions"))
+    assert probe() is False
+    probe.cache_clear()  # the next caller probes this CPU again
 
 
 def _labels(nuclei: list, shape: tuple[int, int]) -> np.ndarray:

@@ -19,6 +19,7 @@ import torch
 
 from ..errors import ModelError, UnknownModelError
 from .attention import compile_encoder, fuse_attention
+from .layout import to_channels_last
 from .precision import compute_in, dtype_name, resolve_model_precision
 from .scheduler import per_sample_batch_norm
 from .semantic import (
@@ -220,11 +221,15 @@ def assemble_model(
         decoder = get_decoder(sam.image_encoder, states.decoder, device)
         per_sample_batch_norm(decoder)  # so that batched tiles equal tiles run one at a time
         compute_in(decoder, compute_dtype, device)
+        if spec.tile_normalization != "micro-sam":  # parity mode computes as micro-sam does, NCHW
+            to_channels_last(decoder, device)
     semantic = None
     if states.semantic is not None:
         channels = 1 + len(spec.class_names)
         unetr = get_unetr(sam.image_encoder, states.semantic, device, out_channels=channels, final_activation=None)
         semantic = DecoderAdapter(unetr).eval()
+        if spec.tile_normalization != "micro-sam":
+            to_channels_last(semantic, device)
     log.info(
         "loaded %s (%s) on %s from %s%s",
         spec.name,

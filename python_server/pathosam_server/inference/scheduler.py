@@ -13,7 +13,8 @@ Why batched equals unbatched: SAM's encoder and the semantic decoder (eval mode)
 mixes samples. micro-sam runs the AIS decoder in training mode, where its BatchNorm layers normalise
 with the statistics of what they are given; for one tile that is the tile's own statistics. The batched
 path normalises each tile with its own statistics too (``F.instance_norm`` with the layer's weight,
-bias and eps, which is what train-mode BatchNorm computes for a batch of one), so a tile's result does
+bias and eps, which is what train-mode BatchNorm computes for a batch of one; computed as group norm,
+which is the same and keeps the decoders' channels-last layout), so a tile's result does
 not depend on the other tiles of its batch. The test is ``tests/test_scheduler.py``.
 """
 
@@ -36,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import Cancelled
-from . import semantic
+from . import layout, semantic
 from .encoder import compute_embeddings, encode
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,9 @@ def per_sample_batch_norm(module: nn.Module) -> int:
         def forward(self: nn.BatchNorm2d, x: torch.Tensor, _inner: Any = inner) -> torch.Tensor:
             if not self.training or x.shape[0] == 1:
                 return _inner(x)  # exactly what micro-sam runs for one tile
-            return F.instance_norm(x, weight=self.weight, bias=self.bias, use_input_stats=True, eps=self.eps)
+            # Instance norm with the layer's weight and bias; group norm (a group per channel) computes
+            # the same and keeps a channels-last tensor channels-last (``layout``).
+            return F.group_norm(x, x.shape[1], weight=self.weight, bias=self.bias, eps=self.eps)
 
         setattr(layer, "forward", types.MethodType(forward, layer))  # noqa: B010 - mypy refuses assigning a method
         changed += 1
@@ -293,10 +296,11 @@ class TileScheduler:
         cast = torch.autocast(device_type, dtype=dtype) if dtype is not None else nullcontext()
         out = []
         with cast:
-            maps = decoder._forward_impl(features)  # the adapter's body; its forward takes one input size
+            # The adapter's body; its forward takes one input size.
+            maps = decoder._forward_impl(layout.as_input(features, decoder))
             for i, (input_size, original_size) in enumerate(sizes):
                 one = decoder.postprocess_masks(maps[i : i + 1], input_size, original_size)
-                out.append(one.float().cpu().numpy()[0])
+                out.append(one.float().contiguous().cpu().numpy()[0])
         return out
 
     def _compute_micro_sam(self, job: _Job) -> ModelOutputs:
