@@ -5,6 +5,7 @@ halo 64. The gRPC side includes the server (in process, on loopback), the client
 sends tiles, polygons and protobuf. Prints a JSON line per side and the ratio.
 
     python benchmarks/bench_region.py [--size 1152 896] [--arch vit_t] [--checkpoint CKPT] [--repeat 1] [--slide]
+        [--compile] [--sides micro-sam grpc]
 
 Random weights are fine here: this measures time and memory, not quality. ``--slide`` replaces the noise
 image with a slide-like one (``_testing.glass.make_slide_region``: tissue islands on half of it, glass
@@ -30,6 +31,7 @@ TILE, HALO = 384, 64
 
 
 SLIDE = False  # set by --slide in each child
+COMPILE = False  # set by --compile in the server's child
 
 
 def _image(height: int, width: int) -> np.ndarray:
@@ -115,7 +117,7 @@ def run_grpc(checkpoint: str, arch: str, height: int, width: int) -> dict:
     from pathosam_server.inference.models import local_spec
 
     nuclei, summary, seconds, tiles, _ = stream_region(
-        _image(height, width), local_spec(checkpoint, name="bench"), skip_background=SLIDE
+        _image(height, width), local_spec(checkpoint, name="bench", compile=COMPILE), skip_background=SLIDE
     )
     return {
         "side": "SegmentRegion over gRPC", "seconds": seconds, "instances": len(nuclei), "tiles": tiles,
@@ -126,8 +128,8 @@ def run_grpc(checkpoint: str, arch: str, height: int, width: int) -> dict:
 
 
 def _child(args: argparse.Namespace) -> None:
-    global SLIDE
-    SLIDE = args.slide
+    global SLIDE, COMPILE
+    SLIDE, COMPILE = args.slide, args.compile
     fn = run_grpc if args.child == "grpc" else run_micro_sam
     out = fn(args.checkpoint, args.arch, args.size[1], args.size[0])
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -141,6 +143,8 @@ def main() -> None:
     ap.add_argument("--checkpoint", default=None, help="weights (default: random weights of --arch)")
     ap.add_argument("--repeat", type=int, default=1, help="alternate the two sides this many times")
     ap.add_argument("--slide", action="store_true", help="a half-glass slide-like image, the server skipping glass")
+    ap.add_argument("--compile", action="store_true", help="the server with --compile (compiled at load, untimed)")
+    ap.add_argument("--sides", nargs="+", choices=("micro-sam", "grpc"), default=("micro-sam", "grpc"))
     ap.add_argument("--child", choices=("grpc", "micro-sam"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -153,16 +157,19 @@ def main() -> None:
             ckpt = str(make_random_checkpoint(Path(tmp) / f"random_{args.arch}.pt", args.arch))
         results: dict[str, list[dict]] = {"grpc": [], "micro-sam": []}
         for _ in range(args.repeat):
-            for side in ("micro-sam", "grpc"):
+            for side in args.sides:
                 cmd = [sys.executable, __file__, "--child", side, "--checkpoint", ckpt, "--arch", args.arch,
                        "--size", str(args.size[0]), str(args.size[1])] + (["--slide"] if args.slide else [])
+                cmd += ["--compile"] if args.compile else []
                 line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
                 results[side].append(json.loads(line))
                 print(line, flush=True)
-    best = {k: min(r["seconds"] for r in v) for k, v in results.items()}
+    best = {k: min(r["seconds"] for r in v) for k, v in results.items() if v}
+    if len(best) < 2:
+        return
     print(json.dumps({"ratio_grpc_over_micro_sam": best["grpc"] / best["micro-sam"],
                       "speedup": best["micro-sam"] / best["grpc"], "slide": args.slide,
-                      "size": args.size, "arch": args.arch, "tile": TILE, "halo": HALO}))
+                      "size": args.size, "arch": args.arch, "tile": TILE, "halo": HALO, "compile": args.compile}))
 
 
 if __name__ == "__main__":

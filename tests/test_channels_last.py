@@ -78,3 +78,18 @@ def test_the_tiny_model_finds_the_same_nuclei_and_classes_in_either_layout() -> 
     assert len(got["nchw"]) > 20
     assert len(pairs) >= 0.99 * len(got["nchw"]) and len(got["nhwc"]) <= len(got["nchw"]) + 1
     assert same_class >= 0.99 * len(pairs)
+
+
+@pytest.mark.slow
+def test_a_compiled_decoder_computes_what_the_eager_one_does() -> None:
+    from pathosam_server.inference.attention import compile_decoder
+
+    model = ModelManager([local_spec(TINY_MODEL, name="tiny", precision="float32")], "cpu").get()
+    decoder = model.decoder
+    x = layout.as_input(torch.randn(1, 256, 16, 16, generator=torch.Generator().manual_seed(3)), decoder)
+    with torch.inference_mode():
+        eager = decoder._forward_impl(x)
+        assert compile_decoder(decoder, "cpu", None, edge=256), "torch.compile fell back to eager on this machine"
+        compiled = decoder._forward_impl(x)
+    assert compiled.shape == eager.shape == (1, 3, 256, 256)
+    torch.testing.assert_close(compiled, eager, rtol=1e-4, atol=1e-4)

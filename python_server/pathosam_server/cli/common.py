@@ -61,12 +61,13 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         choices=("auto", "float32", "bfloat16", "float16"),
         default="auto",
         help="arithmetic of the image encoder and instance decoder; auto = bfloat16 where the CPU/GPU runs it "
-        "natively (float16 on a CUDA GPU without bfloat16), else float32",
+        "natively and faster (float16 on a CUDA GPU without bfloat16), else float32",
     )
     g.add_argument(
         "--compile",
         action="store_true",
-        help="torch.compile the image encoder at start (about 25 s once; then ~1.3x faster per tile on a CPU)",
+        help="torch.compile the encoder and decoders at start (~1 min the first time, seconds once cached; "
+        "then faster per tile)",
     )
     g.add_argument(
         "--max-batch",

@@ -10,12 +10,14 @@ the memory of the separate softmax copy.
 
 Only segment-anything's ViT encoders (vit_b / vit_l / vit_h, PathoSAM's) have this module; vit_t
 (MobileSAM's TinyViT) has its own attention and is left as it is.
+
+``--compile`` also lives here: ``torch.compile`` of the encoder and of the decoders' bodies.
 """
 
 from __future__ import annotations
 
 import types
-from typing import Any, cast
+from typing import Any, Optional, cast
 
 import torch
 import torch.nn.functional as F
@@ -111,3 +113,39 @@ def compile_encoder(encoder: nn.Module, device: str, edge: int = 1024) -> nn.Mod
         logging.getLogger(__name__).warning("torch.compile of the image encoder failed (%s); running uncompiled", err)
         return encoder
     return cast(nn.Module, compiled)
+
+
+def compile_decoder(decoder: nn.Module, device: str, dtype: Optional[torch.dtype], edge: int = 1024) -> bool:
+    """``torch.compile`` a UNETR decoder's body (``DecoderAdapter._forward_impl``) and compile it now.
+
+    The scheduler calls the body directly, under autocast to ``dtype``; the warm-up runs the same way on
+    blank embeddings of SAM's size, so the first tile finds the graph ready. Measured on the tiny model's
+    AIS decoder, channels-last, float32, 2 CPU cores (2026-12-04): 4.4-5.0 s per tile against 5.0-5.8 s
+    eager, outputs equal (the compiled maps differ from eager by 1e-5 at most), after a ~30 s first compile
+    (~5 s when torch's on-disk kernel cache already holds it).
+
+    Args:
+        decoder: A micro-sam ``DecoderAdapter`` (layout and mode already set).
+        device: Torch device string.
+        dtype: The autocast dtype it runs under, or None for float32.
+        edge: SAM's input edge (the embeddings are ``edge / 16`` px square).
+
+    Returns:
+        Whether it now runs compiled (False: compiling failed here, a warning is logged, eager stays).
+    """
+    import logging
+
+    from .layout import as_input
+
+    eager: Any = getattr(decoder, "_forward_impl")  # noqa: B009 - nn.Module's typing hides methods
+    compiled = torch.compile(eager)
+    blank = as_input(torch.zeros(1, 256, edge // 16, edge // 16, device=device), decoder)
+    cast_to = torch.autocast(device.split(":")[0], dtype=dtype or torch.float32, enabled=dtype is not None)
+    try:
+        with torch.inference_mode(), cast_to:
+            compiled(blank)
+    except Exception as err:  # noqa: BLE001 - inductor raises many kinds; any means "run eager"
+        logging.getLogger(__name__).warning("torch.compile of a decoder failed (%s); running uncompiled", err)
+        return False
+    setattr(decoder, "_forward_impl", compiled)  # noqa: B010 - as above
+    return True

@@ -18,7 +18,7 @@ from typing import Any, Optional
 import torch
 
 from ..errors import ModelError, UnknownModelError
-from .attention import compile_encoder, fuse_attention
+from .attention import compile_decoder, compile_encoder, fuse_attention
 from .layout import to_channels_last
 from .precision import compute_in, dtype_name, resolve_model_precision
 from .scheduler import per_sample_batch_norm
@@ -203,9 +203,10 @@ def assemble_model(
     sam.to(device).eval()
     fused = fuse_attention(sam.image_encoder)
     compute_in(sam.image_encoder, compute_dtype, device)
+    edge = getattr(sam.image_encoder, "img_size", 1024)
     if spec.compile:
         # SamPredictor calls sam.image_encoder; the decoders keep the uncompiled module they were built on.
-        sam.image_encoder = compile_encoder(sam.image_encoder, device, getattr(sam.image_encoder, "img_size", 1024))
+        sam.image_encoder = compile_encoder(sam.image_encoder, device, edge)
     predictor = SamPredictor(sam)
     predictor.model_type = arch
     predictor.model_name = spec.name
@@ -223,6 +224,8 @@ def assemble_model(
         compute_in(decoder, compute_dtype, device)
         if spec.tile_normalization != "micro-sam":  # parity mode computes as micro-sam does, NCHW
             to_channels_last(decoder, device)
+        if spec.compile:
+            compile_decoder(decoder, device, compute_dtype, edge)
     semantic = None
     if states.semantic is not None:
         channels = 1 + len(spec.class_names)
@@ -230,6 +233,8 @@ def assemble_model(
         semantic = DecoderAdapter(unetr).eval()
         if spec.tile_normalization != "micro-sam":
             to_channels_last(semantic, device)
+        if spec.compile:
+            compile_decoder(semantic, device, semantic_dtype, edge)
     log.info(
         "loaded %s (%s) on %s from %s%s",
         spec.name,

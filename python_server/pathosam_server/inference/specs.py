@@ -40,7 +40,8 @@ class ModelSpec:
             (``semantic.resolve_precision``).
         precision: Arithmetic of the encoder and the instance decoder: auto, float32, bfloat16 or
             float16 (``precision.resolve_model_precision``).
-        compile: ``torch.compile`` the image encoder at load (``attention.compile_encoder``).
+        compile: ``torch.compile`` the image encoder and the decoders at load (``attention.compile_encoder``,
+            ``attention.compile_decoder``).
         max_batch: Most tiles per encoder and decoder pass (``scheduler.TileScheduler``; 0 = from the
             device: free GPU memory, or 2 on a CPU).
         class_names: The semantic decoder's classes in channel order (channel 0 is background): PanNuke's
