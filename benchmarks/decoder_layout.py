@@ -32,7 +32,7 @@ def main() -> None:
     from pathosam_server.inference import layout
     from pathosam_server.inference.encoder import encode
     from pathosam_server.inference.models import ModelManager, local_spec
-    from pathosam_server.inference.precision import bfloat16_pays_on_cpu
+    from pathosam_server.inference.precision import bfloat16_pays_on_cpu, time_bfloat16_on_cpu
     from pathosam_server.inference.scheduler import TileScheduler
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -66,7 +66,8 @@ def main() -> None:
                           "max_abs_diff_vs_nchw_float32": diff}))  # fmt: skip
     best = {k: min(v) for k, v in times.items()}
     print(json.dumps({
-        "arch": model.spec.architecture, "threads": torch.get_num_threads(), "bfloat16_pays": bfloat16_pays_on_cpu(),
+        "arch": model.spec.architecture, "threads": torch.get_num_threads(), "auto_is_bfloat16": bfloat16_pays_on_cpu(),
+        "matmul_conv_ms_float32_bfloat16": [round(t * 1e3, 1) for t in time_bfloat16_on_cpu()],
         "nhwc_over_nchw_float32": round(best["nchw float32"] / best["nhwc float32"], 2),
         "nhwc_over_nchw_bfloat16": round(best["nchw bfloat16"] / best["nhwc bfloat16"], 2),
     }))  # fmt: skip

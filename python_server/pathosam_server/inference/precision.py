@@ -1,12 +1,12 @@
 """The arithmetic of the image encoder and the instance (AIS) decoder: float32, bfloat16 or float16.
 
 ``auto`` picks bfloat16 where the device runs it natively and faster than float32, float16 on an older
-CUDA GPU, and float32 elsewhere. On a CUDA GPU "natively" is the GPU's bfloat16 support. On a CPU the
-instructions are not enough: with AMX tiles bfloat16 matmuls ran 7x faster than float32 here, but on a
-CPU with AVX512-BF16 and no AMX (a 2026-12-04 machine) bfloat16 matmuls and convolutions both ran about
-1.4x *slower* than float32. So a CPU with the instructions also times a short probe once per process
-(``bfloat16_pays_on_cpu``: a matmul of the encoder's kind and a convolution of the decoders' kind, each
-way, ~0.1 s) and keeps float32 unless bfloat16 is clearly faster.
+CUDA GPU, and float32 elsewhere. On a CUDA GPU "natively" is the GPU's bfloat16 support. On a CPU it is
+AMX: with AMX tiles bfloat16 matmuls ran 7x faster than float32 (a 2026-12-02 machine), but on a CPU with
+AVX512-BF16 and no AMX (a 2026-12-04 machine) bfloat16 matmuls and convolutions both ran about 1.4x
+*slower*. The rule reads the CPU's flags and times nothing: a start-up timing (tried, ~0.1 s) flipped
+its choice on a loaded machine, and the same CPU must always get the same precision (one pool's servers,
+a resumed batch). ``time_bfloat16_on_cpu`` keeps that timing for the benchmarks.
 
 The modules run under ``torch.autocast`` and hand float32 back, so everything after them (micro-sam's
 watershed, the embedding cache, the prompt decoder) sees what it always saw. Agreement
@@ -20,7 +20,6 @@ import functools
 import logging
 import time
 import types
-from collections.abc import Callable
 from typing import Any, Optional
 
 import torch
@@ -29,10 +28,6 @@ from torch import nn
 from ..errors import ModelError
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
-# How much faster bfloat16 must time in the probe before ``auto`` takes it: the probe is short and the
-# machines are shared, and on the CPUs seen the two ways apart were 7x faster and 1.4x slower.
-BFLOAT16_MIN_GAIN = 1.15
-
 log = logging.getLogger(__name__)
 
 
@@ -70,57 +65,61 @@ def resolve_model_precision(requested: str, device: str) -> Optional[torch.dtype
 
 @functools.lru_cache(maxsize=1)
 def bfloat16_pays_on_cpu() -> bool:
-    """Whether this CPU has bfloat16 instructions and runs the models' kind of work faster in bfloat16.
+    """Whether this CPU runs the models' bfloat16 work faster than float32: it has AMX tiles.
 
-    Times, best of five, a (1024 x 768) @ (768 x 768) matmul (the encoder's) and a 64-channel 3 x 3
-    channels-last convolution at 128 px (the decoders'), in float32 and under bfloat16 autocast, on the
-    threads torch uses. Measured once per process.
+    Deterministic on purpose (the same CPU always gets the same answer, loaded or not); decided once per
+    process and logged.
 
     Returns:
-        True when the instructions are there and bfloat16 takes at most 1 / ``BFLOAT16_MIN_GAIN`` of the time.
+        True on a CPU with AMX, False elsewhere (AVX512-BF16 alone measured 1.4x slower than float32).
     """
-    if not _cpu_has_native_bfloat16():
-        return False
+    amx = _cpu_has_amx()
+    log.info(
+        "auto precision on this CPU: %s",
+        "bfloat16 (AMX tiles)" if amx else "float32 (no AMX tiles: bfloat16 would be no faster here)",
+    )
+    return amx
+
+
+def time_bfloat16_on_cpu(runs: int = 5) -> tuple[float, float]:
+    """Seconds, best of ``runs`` and alternating, of the models' kind of work in float32 and in bfloat16.
+
+    The work is a (1024 x 768) @ (768 x 768) matmul (the encoder's) and a 64-channel 3 x 3 channels-last
+    convolution at 128 px (the decoders'), on the threads torch uses. For benchmarks: a short timing on
+    a shared machine is too noisy to choose a precision by.
+
+    Args:
+        runs: Timings per precision.
+
+    Returns:
+        (float32 seconds, bfloat16 seconds).
+    """
     with torch.inference_mode():
         a, w = torch.randn(1024, 768), torch.randn(768, 768)
         conv = nn.Conv2d(64, 64, 3, padding=1).to(memory_format=torch.channels_last)
         x = torch.randn(1, 64, 128, 128).contiguous(memory_format=torch.channels_last)
 
-        def work() -> None:
-            a @ w
-            conv(x)
+        def work(dtype: Optional[torch.dtype]) -> float:
+            with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+                t0 = time.perf_counter()
+                a @ w
+                conv(x)
+                return time.perf_counter() - t0
 
-        float32 = _best_of(work)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            bfloat16 = _best_of(work)
-    pays = float32 >= BFLOAT16_MIN_GAIN * bfloat16
-    log.info(
-        "bfloat16 probe: %.1f ms in float32, %.1f ms in bfloat16: %s",
-        float32 * 1e3,
-        bfloat16 * 1e3,
-        "auto precision is bfloat16" if pays else "auto precision stays float32 (bfloat16 is no faster here)",
-    )
-    return pays
+        work(None), work(torch.bfloat16)  # warm-up: oneDNN picks and caches its kernels
+        best = [float("inf"), float("inf")]
+        for _ in range(runs):  # alternating, so that both see the same load
+            best[0] = min(best[0], work(None))
+            best[1] = min(best[1], work(torch.bfloat16))
+    return best[0], best[1]
 
 
-def _best_of(work: Callable[[], None], runs: int = 5) -> float:
-    """The shortest of ``runs`` timings of ``work`` (after one untimed warm-up run)."""
-    work()
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def _cpu_has_native_bfloat16() -> bool:
-    """AVX512-BF16 or AMX: the instructions, not oneDNN's emulation on plain AVX512 (slower than float32
-    for the encoder's matmuls), which is all ``torch.ops.mkldnn._is_mkldnn_bf16_supported`` promises."""
+def _cpu_has_amx() -> bool:
+    """AMX tiles (Sapphire Rapids and later), which oneDNN's bfloat16 matmuls and convolutions use."""
     cpu: Any = torch.cpu
     try:
-        return bool(cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())
-    except AttributeError:  # an older torch without the probes
+        return bool(cpu._is_amx_tile_supported())
+    except AttributeError:  # an older torch without the flag
         return False
 
 

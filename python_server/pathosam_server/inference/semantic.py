@@ -103,7 +103,7 @@ def resolve_precision(requested: str, device: str) -> Optional[torch.dtype]:
     """The dtype the semantic decoder computes in (None = float32, no autocast).
 
     ``auto`` picks bfloat16 where the device runs it natively and faster (a CUDA GPU that supports it; a
-    CPU where ``precision.bfloat16_pays_on_cpu`` measures it faster) and float32 elsewhere.
+    CPU with AMX tiles, ``precision.bfloat16_pays_on_cpu``) and float32 elsewhere.
     Classes are means over a nucleus's pixels, so bfloat16's rounding does not move them (tiny
     model: identical classes for 384 of 384 nuclei, probabilities within 0.002).
 
