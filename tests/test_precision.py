@@ -40,10 +40,9 @@ def test_auto_takes_bfloat16_on_a_cpu_only_with_amx(monkeypatch) -> None:
     amx = bool(cpu._is_amx_tile_supported())  # type: ignore[attr-defined]
     rule = precision.bfloat16_pays_on_cpu
     assert rule() is amx
-    # Deterministic: no timing, so a loaded machine cannot flip it (it did: two servers of one pool on one
-    # CPU answered in different precisions).
-    monkeypatch.setattr(precision.time, "perf_counter", lambda: pytest.fail("the rule timed something"))
-    rule.cache_clear()
+    # Deterministic: no timing, so a loaded machine cannot flip it (a start-up timing did, under CI load).
+    # The module's own timing is patched, not time.perf_counter, which other tests' threads may still call.
+    monkeypatch.setattr(precision, "time_bfloat16_on_cpu", lambda runs=5: pytest.fail("the rule timed something"))
     for has_amx, expected in ((True, torch.bfloat16), (False, None)):
         rule.cache_clear()
         monkeypatch.setattr(precision, "_cpu_has_amx", lambda has_amx=has_amx: has_amx)
